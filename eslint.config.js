@@ -1,0 +1,54 @@
+// Lint keeps workflow code deterministic and catches floating promises everywhere.
+import tseslint from 'typescript-eslint';
+
+const nodeBuiltins = [
+  'assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'fs/promises', 'http', 'http2',
+  'https', 'net', 'os', 'path', 'perf_hooks', 'process', 'readline', 'stream', 'timers', 'tls', 'url', 'util', 'v8', 'vm',
+  'worker_threads', 'zlib',
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.tools/**', '.data/**', 'dist/**', 'test-output/**', 'bench/out/**'] },
+  {
+    files: ['**/*.ts'],
+    extends: [tseslint.configs.recommendedTypeChecked],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/restrict-template-expressions': 'off',
+      '@typescript-eslint/require-await': 'off',
+    },
+  },
+  {
+    // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O libraries,
+    // no wall clock or randomness outside the SDK's deterministic replacements.
+    files: ['workflows/**/*.ts', 'src/shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [
+          ...nodeBuiltins.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'Workflow code must not use Node built-ins.' })),
+          ...['pg', 'kysely', 'sharp', 'undici', 'fastify', 'pino', '@temporalio/activity', '@temporalio/client', '@temporalio/worker']
+            .map((name) => ({ name, message: 'Workflow code must not do I/O; call an activity.' })),
+        ],
+        patterns: [{ group: ['**/src/db/**', '**/src/provider/**', '**/src/imaging/**', '**/src/storage/**', '**/src/config/**'], message: 'Workflow code may import only the workflow-safe shared module.' }],
+      }],
+      'no-restricted-globals': ['error', { name: 'console', message: 'Use the SDK log.' }, { name: 'process', message: 'No process access in workflows.' }],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Use the SDK uuid4 or activity input.' }],
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports' }],
+    },
+  },
+);

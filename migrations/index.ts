@@ -1,0 +1,8 @@
+// Every migration, by name. Listed explicitly (not discovered from the folder) so migrations load the
+// same way under tsx, vitest and any bundler; a test checks that no file in this folder is missing here.
+import type { Migration } from 'kysely';
+import * as initial from './20261124T1900_initial';
+
+export const migrations: Record<string, Migration> = {
+  '20261124T1900_initial': initial,
+};

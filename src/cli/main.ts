@@ -1,0 +1,30 @@
+import { Command, CommanderError } from 'commander';
+import { registerSimulatorCommand } from './commands/simulator';
+
+/** Exit codes that mean something to scripts. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3 } as const;
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('catalog-assets')
+    .description('Keeps a commerce catalog\'s product imagery generated, current and correct.')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerSimulatorCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit through here with code 0.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT.failure;
+  }
+}

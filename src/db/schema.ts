@@ -1,0 +1,134 @@
+/** Kysely table types. Nullable columns are `T | null`; generated ones `Generated<T>`. */
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+/** pg returns bigint as a string; ids stay strings in the application. */
+type BigId = ColumnType<string, string | number | undefined, string | number>;
+type Json<T> = ColumnType<T, string, string>;
+
+export type ProductStatus = 'active' | 'removed';
+export type JobStatus = 'submitting' | 'submitted' | 'completed' | 'failed';
+export type AssetStatus = 'current' | 'superseded' | 'pending_review' | 'rejected' | 'retired';
+export type SlotOutcome = 'generated' | 'skipped' | 'failed';
+
+export interface CatalogsTable {
+  id: string;
+  name: string;
+  plan: Json<unknown> | null;
+  settings: ColumnType<Record<string, unknown>, string | undefined, string>;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+}
+
+export interface ProductsTable {
+  catalog_id: string;
+  sku: string;
+  name: string;
+  attributes: Json<Record<string, unknown>>;
+  attributes_fingerprint: string;
+  status: ColumnType<ProductStatus, ProductStatus | undefined, ProductStatus>;
+  source: string;
+  pim_updated_at: Timestamp | null;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+}
+
+export interface GenerationJobsTable {
+  id: Generated<string>;
+  idempotency_key: string;
+  catalog_id: string;
+  sku: string;
+  slot: string;
+  workflow_id: string;
+  run_id: string;
+  operation: string;
+  model: string;
+  fingerprint: string;
+  provider_job_id: string | null;
+  status: JobStatus;
+  images_requested: number;
+  images_billed: ColumnType<number, number | undefined, number>;
+  cost_cents: ColumnType<number, number | undefined, number>;
+  submit_attempts: ColumnType<number, number | undefined, number>;
+  ambiguous_attempts: ColumnType<number, number | undefined, number>;
+  error_code: string | null;
+  error_message: string | null;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+  completed_at: Timestamp | null;
+}
+
+export interface AssetsTable {
+  id: Generated<string>;
+  catalog_id: string;
+  sku: string;
+  slot: string;
+  version: number;
+  fingerprint: string;
+  generation_job_id: BigId;
+  output_index: number;
+  prompt: string;
+  checksum: string;
+  width: number;
+  height: number;
+  format: string;
+  storage_key: string;
+  placeholder: string;
+  dominant_color: string;
+  cost_cents: number;
+  status: AssetStatus;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+}
+
+export interface AssetVariantsTable {
+  asset_id: BigId;
+  name: string;
+  format: string;
+  width: number;
+  height: number;
+  bytes: number;
+  sha256: string;
+  storage_key: string;
+}
+
+export interface CurrentAssetsTable {
+  catalog_id: string;
+  sku: string;
+  slot: string;
+  asset_id: BigId;
+  updated_at: Timestamp;
+}
+
+export interface SlotAttemptsTable {
+  catalog_id: string;
+  sku: string;
+  slot: string;
+  outcome: SlotOutcome;
+  fingerprint: string | null;
+  error_type: string | null;
+  error_message: string | null;
+  workflow_id: string;
+  attempted_at: Timestamp;
+}
+
+export interface Database {
+  catalogs: CatalogsTable;
+  products: ProductsTable;
+  generation_jobs: GenerationJobsTable;
+  assets: AssetsTable;
+  asset_variants: AssetVariantsTable;
+  current_assets: CurrentAssetsTable;
+  slot_attempts: SlotAttemptsTable;
+}
+
+export type Catalog = Selectable<CatalogsTable>;
+export type Product = Selectable<ProductsTable>;
+export type NewProduct = Insertable<ProductsTable>;
+export type GenerationJob = Selectable<GenerationJobsTable>;
+export type NewGenerationJob = Insertable<GenerationJobsTable>;
+export type GenerationJobUpdate = Updateable<GenerationJobsTable>;
+export type Asset = Selectable<AssetsTable>;
+export type AssetVariant = Selectable<AssetVariantsTable>;
+export type CurrentAsset = Selectable<CurrentAssetsTable>;
+export type SlotAttempt = Selectable<SlotAttemptsTable>;

@@ -1,0 +1,39 @@
+/**
+ * Failure types, named in one place. Activities throw ApplicationFailure with these types; retry
+ * policies list the non-retryable ones; the workflow turns them into per-slot outcomes.
+ */
+export const FailureType = {
+  invalidProductData: 'InvalidProductData',
+  invalidPlan: 'InvalidPlan',
+  invalidRequest: 'ProviderInvalidRequest',
+  unauthorized: 'ProviderUnauthorized',
+  insufficientCredit: 'ProviderInsufficientCredit',
+  contentRejected: 'ContentRejected',
+  idempotencyConflict: 'ProviderIdempotencyConflict',
+  jobFailed: 'ProviderJobFailed',
+  jobNotFound: 'ProviderJobNotFound',
+  jobStillRunning: 'ProviderJobStillRunning',
+  rateLimited: 'ProviderRateLimited',
+  providerUnavailable: 'ProviderUnavailable',
+  providerTimeout: 'ProviderTimeout',
+  network: 'ProviderNetwork',
+  ambiguousSubmit: 'ProviderAmbiguousSubmit',
+  outputExpired: 'ProviderOutputExpired',
+  invalidImage: 'InvalidImage',
+  storage: 'StorageFailure',
+  database: 'DatabaseFailure',
+} as const;
+export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
+
+/** Errors that another attempt cannot fix: listed in every retry policy as non-retryable. */
+export const NON_RETRYABLE_FAILURES: FailureTypeName[] = [
+  FailureType.invalidProductData,
+  FailureType.invalidPlan,
+  FailureType.invalidRequest,
+  FailureType.unauthorized,
+  FailureType.insufficientCredit,
+  FailureType.contentRejected,
+  FailureType.idempotencyConflict,
+  FailureType.jobFailed,
+  FailureType.jobNotFound,
+];

@@ -1,0 +1,4 @@
+// The workflow-safe shared module: no Node imports, nothing that does I/O.
+export * from './ids';
+export * from './searchAttributes';
+export * from './failures';

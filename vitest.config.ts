@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    globalSetup: ['test/globalSetup.ts'],
+    setupFiles: ['test/setup.ts'],
+    include: ['test/**/*.test.ts'],
+    exclude: ['test/reliability/**', 'node_modules/**'],
+    pool: 'forks',
+    // Two cores: two files at a time keeps the dev server and Postgres responsive.
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    reporters: ['default', ['json', { outputFile: 'test-output/results.json' }]],
+    env: { NODE_ENV: 'test', LOG_LEVEL: 'warn' },
+  },
+});
