@@ -11,7 +11,7 @@ export default defineConfig({
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    reporters: ['default', ['json', { outputFile: 'test-output/results.json' }]],
+    reporters: ['default', ['json', { outputFile: process.env.VITEST_JSON_OUTPUT ?? 'test-output/results.json' }]],
     env: { NODE_ENV: 'test', LOG_LEVEL: 'warn' },
   },
 });

@@ -49,6 +49,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('cost_cents', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('submit_attempts', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('ambiguous_attempts', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('image_outcomes', 'jsonb')
     .addColumn('error_code', 'text')
     .addColumn('error_message', 'text')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))

@@ -2,7 +2,11 @@
  * One Temporal dev server for the whole run (the project's own CLI build, with the custom search
  * attributes registered) and one migrated template database that each test file copies.
  */
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { WORKFLOWS_PATH } from '../src/worker';
 import type { TestProject } from 'vitest/node';
 import { ALL_SEARCH_ATTRIBUTES } from '../src/shared';
 import { findTemporalCli } from '../src/temporal/cli';
@@ -14,6 +18,7 @@ declare module 'vitest' {
     temporalNamespace: string;
     pgAdminUrl: string;
     pgTemplate: string;
+    workflowBundlePath: string;
   }
 }
 
@@ -38,8 +43,29 @@ export default async function setup(project: TestProject) {
   project.provide('pgAdminUrl', adminUrl());
   project.provide('pgTemplate', template);
 
+  // One workflow bundle for every test file: bundling costs seconds, and it is the same code.
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  const bundlePath = path.resolve('test-output', `workflow-bundle-${process.pid}.js`);
+  await fs.mkdir(path.dirname(bundlePath), { recursive: true });
+  await fs.writeFile(bundlePath, code);
+  project.provide('workflowBundlePath', bundlePath);
+
   return async () => {
     await env.teardown();
     await dropDatabase(template);
+    await fs.rm(bundlePath, { force: true });
   };
 }
+
+const quietBundlerLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn(message: string, meta?: unknown) {
+    console.warn(message, meta ?? '');
+  },
+  error(message: string, meta?: unknown) {
+    console.error(message, meta ?? '');
+  },
+};

@@ -51,6 +51,8 @@ export interface GenerationJobsTable {
   cost_cents: ColumnType<number, number | undefined, number>;
   submit_attempts: ColumnType<number, number | undefined, number>;
   ambiguous_attempts: ColumnType<number, number | undefined, number>;
+  /** One entry per requested image: delivered, rejected (moderation), failed or missing. */
+  image_outcomes: Json<Array<{ index: number; outcome: string; code?: string; message?: string }>> | null;
   error_code: string | null;
   error_message: string | null;
   created_at: Generated<Date>;

@@ -2,3 +2,5 @@
 export * from './ids';
 export * from './searchAttributes';
 export * from './failures';
+export * from './plan';
+export * from './steps';

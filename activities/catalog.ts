@@ -1,0 +1,209 @@
+/** Activities that read and write the catalog in Postgres: plan, prepare (fingerprint), record. */
+import { createHash } from 'node:crypto';
+import { log } from '@temporalio/activity';
+import { getCatalog } from '../src/db/repositories/catalogs';
+import { getProduct } from '../src/db/repositories/products';
+import { getCurrentAsset, recordGeneratedAssets, recordSlotAttempt } from '../src/db/repositories/assets';
+import { failLedgerEntry, finishedAttempts } from '../src/db/repositories/jobs';
+import { inspectImage } from '../src/imaging';
+import { LIMITS } from '../src/provider/contract';
+import { CENTS_PER_IMAGE, FailureType, stepIdempotencyKey } from '../src/shared';
+import { DEFAULT_PLAN, planSchema, renderTemplate, slotDependencies, TemplateError, type ImageSource, type Plan, type Slot } from '../src/shared/plan';
+import type {
+  LoadedPlan, PreparedSlot, PrepareSlotInput, RecordedSlot, RecordSlotInput, SlotFailureInput, SourceRef,
+} from '../src/shared/steps';
+import { contentKey, type AssetExtension } from '../src/storage/keys';
+import type { ActivityDeps } from './deps';
+import { fail, toFailure } from './failures';
+
+const EXT_BY_TYPE: Record<string, AssetExtension> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif', gif: 'gif', tiff: 'tiff' };
+const TYPE_BY_EXT: Record<string, string> = { jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp', avif: 'image/avif', gif: 'image/gif', tiff: 'image/tiff' };
+
+export function contentTypeOfKey(key: string): string {
+  return TYPE_BY_EXT[key.slice(key.lastIndexOf('.') + 1)] ?? 'application/octet-stream';
+}
+
+/** A stable hash of a JSON value: keys sorted, so the same inputs always give the same fingerprint. */
+export function fingerprintOf(value: unknown): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
+        : v;
+  return createHash('sha256').update(JSON.stringify(canonical(value))).digest('hex');
+}
+
+export function createCatalogActivities(deps: ActivityDeps) {
+  const { db } = deps;
+
+  async function planFor(catalogId: string): Promise<{ plan: Plan; settings: Record<string, unknown> }> {
+    const catalog = await getCatalog(db, catalogId);
+    if (!catalog) throw fail(FailureType.invalidProductData, `catalog ${JSON.stringify(catalogId)} does not exist`);
+    if (catalog.plan === null) return { plan: DEFAULT_PLAN, settings: catalog.settings };
+    const parsed = planSchema.safeParse(catalog.plan);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw fail(FailureType.invalidPlan, `catalog ${JSON.stringify(catalogId)} has an invalid plan at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+    }
+    return { plan: parsed.data, settings: catalog.settings };
+  }
+
+  /** Fetches, validates and stores one PIM-supplied image, returning its content-addressed key. */
+  async function storeSource(url: string, what: string): Promise<SourceRef> {
+    let fetched;
+    try {
+      fetched = await deps.fetchSource(url);
+    } catch (err) {
+      throw toFailure(err, `${what} could not be fetched`);
+    }
+    let info;
+    try {
+      info = await inspectImage(fetched.bytes, { maxBytes: LIMITS.maxReferenceBytes, maxPixels: LIMITS.maxReferencePixels });
+    } catch (err) {
+      throw fail(FailureType.invalidProductData, `${what} is not a usable image: ${(err as Error).message}`);
+    }
+    const aspect = info.width / info.height;
+    if (aspect < LIMITS.minAspect || aspect > LIMITS.maxAspect) {
+      throw fail(FailureType.invalidProductData, `${what} has an aspect ratio of ${aspect.toFixed(3)}; the model accepts 1:16 to 16:1`);
+    }
+    const ext = EXT_BY_TYPE[info.format];
+    if (!ext || !['jpg', 'png', 'webp'].includes(ext)) {
+      throw fail(FailureType.invalidProductData, `${what} is ${info.format}; the model accepts JPEG, PNG or WebP references`);
+    }
+    const key = contentKey(info.sha256, ext, 'sources');
+    try {
+      await deps.storage.put(key, fetched.bytes, TYPE_BY_EXT[ext]!);
+    } catch (err) {
+      throw toFailure(err, `storing ${what}`);
+    }
+    return { storageKey: key, sha256: info.sha256, contentType: TYPE_BY_EXT[ext]! };
+  }
+
+  async function resolveSources(
+    slot: Slot,
+    input: PrepareSlotInput,
+    attributes: Record<string, unknown>,
+    settings: Record<string, unknown>,
+  ): Promise<SourceRef[]> {
+    const sources: ImageSource[] = slot.kind === 'edit' ? [slot.source] : slot.kind === 'compose' ? slot.references : [];
+    const refs: SourceRef[] = [];
+    for (const source of sources) {
+      if ('slot' in source) {
+        const dep = input.dependencies[source.slot];
+        if (!dep) throw fail(FailureType.invalidProductData, `slot ${slot.name} needs the output of slot ${source.slot}, which has none`);
+        refs.push({ storageKey: dep.storageKey, sha256: dep.checksum, contentType: contentTypeOfKey(dep.storageKey) });
+      } else if ('attribute' in source) {
+        const url = attributes[source.attribute];
+        if (typeof url !== 'string' || url.trim() === '') {
+          throw fail(
+            FailureType.invalidProductData,
+            `SKU ${JSON.stringify(input.sku)}: slot ${slot.name} needs a source image, but attribute "${source.attribute}" is missing`,
+          );
+        }
+        refs.push(await storeSource(url.trim(), `attribute "${source.attribute}" (${url.trim().slice(0, 200)})`));
+      } else if ('catalogSetting' in source) {
+        const urls = settings[source.catalogSetting];
+        if (urls !== undefined && (!Array.isArray(urls) || urls.some((u) => typeof u !== 'string'))) {
+          throw fail(FailureType.invalidPlan, `catalog setting ${source.catalogSetting} must be a list of URLs`);
+        }
+        for (const [i, url] of ((urls as string[] | undefined) ?? []).entries()) {
+          refs.push(await storeSource(url, `catalog ${source.catalogSetting}[${i}]`));
+        }
+      } else {
+        refs.push(await storeSource(source.url, `plan reference ${source.url}`));
+      }
+    }
+    if (refs.length > LIMITS.maxReferences) {
+      throw fail(FailureType.invalidPlan, `slot ${slot.name} has ${refs.length} references; the model accepts at most ${LIMITS.maxReferences}`);
+    }
+    if (slot.kind === 'compose' && refs.length + slot.numImages > LIMITS.maxReferencesPlusOutputs) {
+      throw fail(FailureType.invalidPlan, `slot ${slot.name}: references plus outputs must be at most ${LIMITS.maxReferencesPlusOutputs}`);
+    }
+    return refs;
+  }
+
+  return {
+    async loadPlan(input: { catalogId: string; sku: string }): Promise<LoadedPlan> {
+      const [{ plan }, product] = await Promise.all([planFor(input.catalogId), getProduct(db, input.catalogId, input.sku)]);
+      return {
+        planVersion: plan.version,
+        productName: product?.name ?? input.sku,
+        productStatus: product ? product.status : 'missing',
+        slots: plan.slots.filter((s) => s.enabled).map((s) => ({ name: s.name, kind: s.kind, dependsOn: slotDependencies(s) })),
+      };
+    },
+
+    /**
+     * Renders the slot's prompt, resolves its sources and computes its fingerprint. A slot whose
+     * fingerprint matches the current asset is skipped here, with no provider call.
+     */
+    async prepareSlot(input: PrepareSlotInput): Promise<PreparedSlot> {
+      const [{ plan, settings }, product] = await Promise.all([planFor(input.catalogId), getProduct(db, input.catalogId, input.sku)]);
+      if (!product) throw fail(FailureType.invalidProductData, `SKU ${JSON.stringify(input.sku)} is not in catalog ${JSON.stringify(input.catalogId)}`);
+      const slot = plan.slots.find((s) => s.name === input.slot);
+      if (!slot) throw fail(FailureType.invalidPlan, `the plan of catalog ${JSON.stringify(input.catalogId)} has no slot ${JSON.stringify(input.slot)}`);
+      const attributes = { ...product.attributes, name: product.attributes.name ?? product.name };
+      let prompt: string;
+      try {
+        prompt = renderTemplate(slot.promptTemplate, attributes);
+      } catch (err) {
+        if (err instanceof TemplateError) {
+          throw fail(FailureType.invalidProductData, `SKU ${JSON.stringify(input.sku)}, slot ${slot.name}: ${err.message}`, { details: [{ missing: err.missing }] });
+        }
+        throw err;
+      }
+      const sources = await resolveSources(slot, input, attributes, settings);
+      const request = {
+        operation: slot.kind,
+        prompt,
+        imageSize: slot.imageSize,
+        quality: slot.quality,
+        outputFormat: slot.outputFormat,
+        numImages: slot.numImages,
+        sources,
+      };
+      const fingerprint = fingerprintOf({
+        planVersion: plan.version,
+        model: deps.model,
+        operation: request.operation,
+        prompt,
+        imageSize: request.imageSize,
+        quality: request.quality,
+        outputFormat: request.outputFormat,
+        numImages: request.numImages,
+        sources: sources.map((s) => s.sha256),
+      });
+      const current = await getCurrentAsset(db, input.catalogId, input.sku, input.slot);
+      if (current && current.fingerprint === fingerprint && !input.force) {
+        await recordSlotAttempt(db, { ...input, outcome: 'skipped', fingerprint });
+        log.info('slot unchanged: skipped', { sku: input.sku, slot: input.slot });
+        return { action: 'skip', fingerprint, asset: { assetId: current.id, storageKey: current.storage_key, checksum: current.checksum } };
+      }
+      const attempt = await finishedAttempts(db, { ...input, fingerprint });
+      const idempotencyKey = stepIdempotencyKey({ catalogId: input.catalogId, sku: input.sku, slot: input.slot, fingerprint, attempt });
+      return { action: 'generate', fingerprint, idempotencyKey, request };
+    },
+
+    async recordSlot(input: RecordSlotInput): Promise<RecordedSlot> {
+      const recorded = await recordGeneratedAssets(db, { ...input, centsPerImage: CENTS_PER_IMAGE });
+      return { assetId: recorded.assetId, version: recorded.version, storageKey: recorded.storageKey, checksum: recorded.checksum };
+    },
+
+    async recordSlotFailure(input: SlotFailureInput): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        await recordSlotAttempt(trx, {
+          catalogId: input.catalogId,
+          sku: input.sku,
+          slot: input.slot,
+          outcome: 'failed',
+          fingerprint: input.fingerprint ?? null,
+          errorType: input.errorType,
+          errorMessage: input.message.slice(0, 2_000),
+          workflowId: input.workflowId,
+        });
+        if (input.idempotencyKey) await failLedgerEntry(trx, input.idempotencyKey, input.errorType, input.message.slice(0, 2_000));
+      });
+    },
+  };
+}

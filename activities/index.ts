@@ -1,0 +1,17 @@
+import { createCatalogActivities } from './catalog';
+import type { ActivityDeps } from './deps';
+import { createImagingActivities } from './imaging';
+import { createProviderActivities } from './provider';
+
+export type { ActivityDeps } from './deps';
+
+/** Every activity, built over injected clients. Workflows type their proxies with this. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createCatalogActivities(deps),
+    ...createProviderActivities(deps),
+    ...createImagingActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,111 @@
+/**
+ * `catalog-assets simulator`: runs the LOCAL SIMULATOR of the ImaRouter Seedream 4.5 API until
+ * SIGINT/SIGTERM. Every flag can also come from its SIMULATOR_* environment variable.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { pino } from 'pino';
+import { z } from 'zod';
+import { faultsSchema, startSimulator, type SimulatorOptionsInput } from '../../provider/simulator/index';
+
+const DEFAULT_PORT = 8790;
+const DEFAULT_API_KEY = 'sim-local-key';
+
+interface Flags {
+  port: number;
+  host: string;
+  apiKey: string;
+  latencyMs?: { min: number; max: number };
+  maxRunning?: number;
+  outputScale?: number;
+  urlTtlMs?: number;
+  seed?: number;
+  faults?: SimulatorOptionsInput['faults'];
+}
+
+export function registerSimulatorCommand(program: Command): void {
+  program
+    .command('simulator')
+    .description('Run the LOCAL SIMULATOR of the ImaRouter Seedream 4.5 API (not the real API): real images, async jobs, fault injection, a billing ledger.')
+    .addOption(new Option('--port <port>', 'port to listen on (0 picks a free one)').env('SIMULATOR_PORT').argParser(integer(0, 65_535)).default(DEFAULT_PORT))
+    .addOption(new Option('--host <host>', 'interface to bind').env('SIMULATOR_HOST').default('127.0.0.1'))
+    .addOption(new Option('--api-key <key>', 'bearer key the simulator accepts').env('SIMULATOR_API_KEY').default(DEFAULT_API_KEY))
+    .addOption(new Option('--latency-ms <min-max>', 'job running time range, e.g. 300-900 (default 300-900)').env('SIMULATOR_LATENCY_MS').argParser(latency))
+    .addOption(new Option('--max-running <n>', 'jobs running at once; the rest wait queued (default 8)').env('SIMULATOR_MAX_RUNNING').argParser(integer(1, 10_000)))
+    .addOption(
+      new Option('--output-scale <x>', 'TEST/BENCH ONLY: render outputs at x times the requested size, 0 < x <= 1 (default 1)')
+        .env('SIMULATOR_OUTPUT_SCALE')
+        .argParser(scale),
+    )
+    .addOption(new Option('--url-ttl-ms <ms>', 'lifetime of output URLs (default 3600000)').env('SIMULATOR_URL_TTL_MS').argParser(integer(1, 2 ** 31)))
+    .addOption(new Option('--seed <n>', 'PRNG seed for latencies and faults (default 1)').env('SIMULATOR_SEED').argParser(integer(-(2 ** 31), 2 ** 31)))
+    .addOption(new Option('--faults <json>', 'fault settings as JSON (see src/provider/simulator/faults.ts)').env('SIMULATOR_FAULTS').argParser(faults))
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ catalog-assets simulator --port 8790 --latency-ms 200-600 --faults '{"rateLimit":{"probability":0.1,"retryAfterSeconds":2}}'
+  Then point the worker at it: IMAROUTER_BASE_URL=http://127.0.0.1:8790 (key: ${DEFAULT_API_KEY}).
+  Simulator-only endpoints: GET /__simulator/ledger, GET|POST /__simulator/faults, POST /__simulator/reset, GET /__simulator/health.`,
+    )
+    .action(async (flags: Flags) => {
+      const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { component: 'simulator' } }, pino.destination(2));
+      const sim = await startSimulator({
+        host: flags.host,
+        port: flags.port,
+        apiKey: flags.apiKey,
+        latencyMs: flags.latencyMs,
+        maxRunning: flags.maxRunning,
+        outputScale: flags.outputScale,
+        outputUrlTtlMs: flags.urlTtlMs,
+        seed: flags.seed,
+        faults: flags.faults,
+        logger,
+      });
+      // A custom key is the operator's to know; only the well-known default is printed.
+      const key = flags.apiKey === DEFAULT_API_KEY ? `bearer key '${DEFAULT_API_KEY}'` : 'bearer key as configured';
+      process.stdout.write(
+        `LOCAL SIMULATOR of the ImaRouter Seedream 4.5 API (not the real API) listening on ${sim.url} (model ${sim.options.model}, ${key})\n`,
+      );
+      const signal = await new Promise<NodeJS.Signals>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await sim.close();
+      process.stderr.write(`simulator stopped (${signal})\n`);
+    });
+}
+
+function integer(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function scale(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError('expected a number greater than 0 and at most 1');
+  return n;
+}
+
+function latency(value: string): { min: number; max: number } {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('expected min-max in milliseconds, e.g. 300-900');
+  const min = Number(m[1]);
+  const max = m[2] === undefined ? min : Number(m[2]);
+  if (min > max) throw new InvalidArgumentError('min must not exceed max');
+  return { min, max };
+}
+
+function faults(value: string): SimulatorOptionsInput['faults'] {
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError('expected JSON');
+  }
+  const parsed = faultsSchema.safeParse(json);
+  if (!parsed.success) throw new InvalidArgumentError(z.prettifyError(parsed.error).replace(/\n/g, '; '));
+  return parsed.data;
+}

@@ -1,0 +1,125 @@
+import sharp, { type OutputInfo, type Sharp } from 'sharp';
+import { rgbaToThumbHash } from 'thumbhash';
+import { DEFAULT_IMAGE_LIMITS, type ImageLimits, type InputFormat, readImageHeader, sha256Hex, toImageRejection, untrustedInputOptions } from './inspect';
+import { FORMAT_DEFAULTS, type VariantFormat, type VariantSpec, variantSetSchema } from './variantSpec';
+
+export interface RenderOptions {
+  limits?: ImageLimits;
+}
+
+export interface RenderedVariant {
+  name: string;
+  format: VariantFormat;
+  width: number;
+  height: number;
+  bytes: number;
+  sha256: string;
+  data: Buffer;
+}
+
+export interface Placeholder {
+  /** Base64 ThumbHash of the image (alpha preserved). */
+  thumbhash: string;
+  /** '#rrggbb', the dominant colour as shown on a white page. */
+  dominantColor: string;
+}
+
+export interface RenderResult {
+  source: { width: number; height: number; format: InputFormat; sha256: string };
+  variants: RenderedVariant[];
+  placeholder: Placeholder;
+}
+
+/** ThumbHash accepts at most 100x100 input. */
+const PLACEHOLDER_EDGE = 100;
+const WHITE = { r: 255, g: 255, b: 255 };
+
+/**
+ * Turns one untrusted image into a set of variants plus a placeholder.
+ *
+ * The input is decoded exactly once, into oriented 8-bit sRGB pixels no larger than the largest variant
+ * (CMYK, 16-bit, greyscale and ICC-tagged inputs all end up there). Every variant is then one clone of
+ * that decoded image: one resize, one encode, no metadata (nothing from the input is copied to outputs).
+ * Encodes run concurrently so libvips' thread pool is busy.
+ */
+export async function renderVariants(bytes: Buffer, variants: readonly VariantSpec[], opts: RenderOptions = {}): Promise<RenderResult> {
+  const specs = variantSetSchema.parse(variants);
+  const limits = opts.limits ?? DEFAULT_IMAGE_LIMITS;
+  const { info } = await readImageHeader(bytes, limits);
+
+  const largest = Math.max(PLACEHOLDER_EDGE, ...specs.map((s) => s.maxEdge));
+  let decoded: { data: Buffer; info: OutputInfo };
+  try {
+    decoded = await sharp(bytes, untrustedInputOptions(limits))
+      .autoOrient()
+      // fastShrinkOnLoad off: JPEG shrink-on-load may otherwise leave slight moiré on zoom images.
+      .resize(largest, largest, { fit: 'inside', withoutEnlargement: true, fastShrinkOnLoad: false })
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw toImageRejection(err, bytes);
+  }
+
+  const { width, height, channels } = decoded.info;
+  const base = sharp(decoded.data, { raw: { width, height, channels } });
+  const alpha = channels === 4 ? (hasTransparency(decoded.data) ? 'transparent' : 'opaque') : 'none';
+
+  const [placeholder, ...rendered] = await Promise.all([
+    renderPlaceholder(base.clone()),
+    ...specs.map((spec) => renderOne(base.clone(), spec, alpha)),
+  ]);
+  return {
+    source: { width: info.width, height: info.height, format: info.format, sha256: info.sha256 },
+    variants: rendered,
+    placeholder,
+  };
+}
+
+async function renderOne(pipeline: Sharp, spec: VariantSpec, alpha: 'none' | 'opaque' | 'transparent'): Promise<RenderedVariant> {
+  let p = pipeline.resize(spec.maxEdge, spec.maxEdge, { fit: 'inside', withoutEnlargement: true });
+  // An alpha channel that is fully opaque only costs bytes; JPEG has no alpha at all, so flatten on white
+  // (the storefront background) rather than let transparent pixels turn black.
+  if (alpha === 'opaque') p = p.removeAlpha();
+  else if (alpha === 'transparent' && spec.format === 'jpeg') p = p.flatten({ background: WHITE });
+
+  const quality = spec.quality ?? FORMAT_DEFAULTS[spec.format].quality;
+  const effort = spec.effort ?? FORMAT_DEFAULTS[spec.format].effort;
+  switch (spec.format) {
+    case 'avif':
+      p = p.avif({ quality, effort });
+      break;
+    case 'webp':
+      p = p.webp({ quality, effort });
+      break;
+    case 'jpeg':
+      p = p.jpeg({ quality, mozjpeg: true });
+      break;
+  }
+  const { data, info } = await p.toBuffer({ resolveWithObject: true });
+  return { name: spec.name, format: spec.format, width: info.width, height: info.height, bytes: data.length, sha256: sha256Hex(data), data };
+}
+
+async function renderPlaceholder(pipeline: Sharp): Promise<Placeholder> {
+  const small = await pipeline
+    .resize(PLACEHOLDER_EDGE, PLACEHOLDER_EDGE, { fit: 'inside', withoutEnlargement: true })
+    .ensureAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const { width, height } = small.info;
+  const thumbhash = Buffer.from(rgbaToThumbHash(width, height, small.data)).toString('base64');
+
+  // stats() reads its input, not the pipeline's result, so flatten first into a separate raw buffer.
+  const flat = await sharp(small.data, { raw: { width, height, channels: 4 } }).flatten({ background: WHITE }).raw().toBuffer();
+  const { dominant } = await sharp(flat, { raw: { width, height, channels: 3 } }).stats();
+  return { thumbhash, dominantColor: toHex(dominant) };
+}
+
+function hasTransparency(rgba: Buffer): boolean {
+  for (let i = 3; i < rgba.length; i += 4) if (rgba[i] !== 255) return true;
+  return false;
+}
+
+function toHex({ r, g, b }: { r: number; g: number; b: number }): string {
+  return `#${[r, g, b].map((v) => Math.round(v).toString(16).padStart(2, '0')).join('')}`;
+}

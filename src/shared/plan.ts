@@ -1,0 +1,177 @@
+/**
+ * The asset plan: an ordered set of slots, as data. A catalog may override the default plan with a
+ * JSON or YAML file; slots may be switched off. Workflow-safe (no Node imports).
+ */
+import { z } from 'zod';
+
+const slotName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a lowercase slot name such as hero');
+const attributeName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'an attribute name such as labelText');
+
+/** Where a source or reference image comes from. */
+export const imageSourceSchema = z.union([
+  z.object({ attribute: attributeName }).strict(), // a URL in the product's attributes (a PIM packshot)
+  z.object({ slot: slotName }).strict(), // another slot's output in this plan
+  z.object({ catalogSetting: z.enum(['sceneReferences', 'styleReferences']) }).strict(), // URLs configured per catalog
+  z.object({ url: z.string().url() }).strict(), // a fixed URL
+]);
+export type ImageSource = z.infer<typeof imageSourceSchema>;
+
+const outputOptions = {
+  enabled: z.boolean().default(true),
+  promptTemplate: z.string().min(1).max(4_000),
+  imageSize: z
+    .union([
+      z.enum(['square_hd', 'square', 'portrait_4_3', 'landscape_4_3', 'portrait_16_9', 'landscape_16_9']),
+      z.object({ width: z.number().int(), height: z.number().int() }).strict(),
+    ])
+    .default('square_hd'),
+  quality: z.enum(['standard', 'high']).default('high'),
+  outputFormat: z.enum(['jpeg', 'png']).default('jpeg'),
+  numImages: z.number().int().min(1).max(4).default(1),
+};
+
+export const slotSchema = z.discriminatedUnion('kind', [
+  z.object({ name: slotName, kind: z.literal('generate'), ...outputOptions }).strict(),
+  z.object({ name: slotName, kind: z.literal('edit'), source: imageSourceSchema, ...outputOptions }).strict(),
+  z
+    .object({ name: slotName, kind: z.literal('compose'), references: z.array(imageSourceSchema).min(1).max(14), ...outputOptions })
+    .strict(),
+]);
+export type Slot = z.infer<typeof slotSchema>;
+export type SlotInput = z.input<typeof slotSchema>;
+
+export function slotDependencies(slot: Slot): string[] {
+  const sources = slot.kind === 'edit' ? [slot.source] : slot.kind === 'compose' ? slot.references : [];
+  return sources.flatMap((s) => ('slot' in s ? [s.slot] : []));
+}
+
+export const planSchema = z
+  .object({
+    /** Bumped when templates or options change meaning: part of every fingerprint. */
+    version: z.number().int().min(1),
+    slots: z.array(slotSchema).min(1).max(16),
+  })
+  .strict()
+  .superRefine((plan, ctx) => {
+    const seen = new Map<string, number>();
+    plan.slots.forEach((slot, i) => {
+      if (seen.has(slot.name)) ctx.addIssue({ code: 'custom', path: ['slots', i, 'name'], message: `duplicate slot name "${slot.name}"` });
+      for (const dep of slotDependencies(slot)) {
+        const at = seen.get(dep);
+        if (at === undefined) {
+          ctx.addIssue({ code: 'custom', path: ['slots', i], message: `slot "${slot.name}" references slot "${dep}", which is not defined before it` });
+        } else if (!plan.slots[at]?.enabled && slot.enabled) {
+          ctx.addIssue({ code: 'custom', path: ['slots', i], message: `slot "${slot.name}" references slot "${dep}", which is switched off` });
+        }
+      }
+      seen.set(slot.name, i);
+      const problem = templateProblem(slot.promptTemplate);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['slots', i, 'promptTemplate'], message: problem });
+    });
+  });
+export type Plan = z.infer<typeof planSchema>;
+export type PlanInput = z.input<typeof planSchema>;
+
+
+/**
+ * Prompt templates, a small Mustache subset:
+ *   `{{attr}}`              the attribute's value; required (missing or empty is invalid product data);
+ *   `{{attr|fallback}}`     the value, or the fallback text when the attribute is missing;
+ *   `{{#attr}}...{{/attr}}` the inner text only when the attribute is present.
+ * Whitespace is collapsed after rendering.
+ */
+const TOKEN = /\{\{\s*([A-Za-z][A-Za-z0-9_]*)\s*(\|([^}]*))?\}\}/g;
+const SECTION = /\{\{#\s*([A-Za-z][A-Za-z0-9_]*)\s*\}\}([\s\S]*?)\{\{\/\s*\1\s*\}\}/g;
+
+function templateProblem(template: string): string | undefined {
+  const stripped = template.replace(SECTION, (_a, _n, inner: string) => inner).replace(TOKEN, '');
+  if (stripped.includes('{{') || stripped.includes('}}')) return 'has an unbalanced or malformed {{placeholder}}';
+  return undefined;
+}
+
+export function templateAttributes(template: string): { required: string[]; optional: string[] } {
+  const required = new Set<string>();
+  const optional = new Set<string>();
+  const outside = template.replace(SECTION, (_all, name: string, inner: string) => {
+    optional.add(name);
+    for (const m of inner.matchAll(TOKEN)) optional.add(m[1]!);
+    return '';
+  });
+  for (const m of outside.matchAll(TOKEN)) {
+    if (m[2] === undefined) required.add(m[1]!);
+    else optional.add(m[1]!);
+  }
+  return { required: [...required], optional: [...optional].filter((a) => !required.has(a)) };
+}
+
+export class TemplateError extends Error {
+  constructor(
+    readonly missing: string[],
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TemplateError';
+  }
+}
+
+export function attributeText(attributes: Record<string, unknown>, name: string): string | undefined {
+  const v = attributes[name];
+  if (v === undefined || v === null) return undefined;
+  const s = (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '').trim();
+  return s === '' ? undefined : s;
+}
+
+export function renderTemplate(template: string, attributes: Record<string, unknown>): string {
+  const missing: string[] = [];
+  const withSections = template.replace(SECTION, (_all, name: string, inner: string) =>
+    attributeText(attributes, name) === undefined ? '' : inner,
+  );
+  const out = withSections.replace(TOKEN, (_all, name: string, hasFallback: string | undefined, fallback: string | undefined) => {
+    const value = attributeText(attributes, name);
+    if (value !== undefined) return value;
+    if (hasFallback === undefined) missing.push(name);
+    return fallback ?? '';
+  });
+  if (missing.length > 0) {
+    const unique = [...new Set(missing)];
+    throw new TemplateError(
+      unique,
+      `missing product attribute${unique.length > 1 ? 's' : ''} ${unique.map((m) => `"${m}"`).join(', ')} required by the prompt template`,
+    );
+  }
+  return out.replace(/\s+/g, ' ').replace(/\s+([,.;:])/g, '$1').trim();
+}
+
+/** The default plan: hero, label, lifestyle. Parsed here, after the template helpers it uses. */
+export const DEFAULT_PLAN: Plan = planSchema.parse({
+  version: 1,
+  slots: [
+    {
+      name: 'hero',
+      kind: 'generate',
+      promptTemplate:
+        'Studio product photograph of {{brand}} {{name}}, a {{colour|}} {{category}}{{#material}} in {{material}}{{/material}}. ' +
+        'Centered on a seamless white background, soft diffused light, gentle contact shadow, sharp focus, ' +
+        'e-commerce hero shot, no text other than the product\'s own packaging.',
+      imageSize: 'square_hd',
+    },
+    {
+      name: 'label',
+      kind: 'edit',
+      source: { attribute: 'packshotUrl' },
+      promptTemplate:
+        'Change only the text printed on the packaging label so that it reads exactly: "{{labelText}}"{{#locale}} (language: {{locale}}){{/locale}}. ' +
+        'Keep everything else identical: the product\'s shape, material, colours, lighting, reflections, camera angle and background.',
+      imageSize: 'square_hd',
+    },
+    {
+      name: 'lifestyle',
+      kind: 'compose',
+      references: [{ slot: 'hero' }, { catalogSetting: 'sceneReferences' }],
+      promptTemplate:
+        'Lifestyle photograph of {{brand}} {{name}} in {{scene|a bright, modern home setting}}, placed naturally as the clear subject, ' +
+        'natural daylight, styled like the reference scene; the product must look exactly like the first reference image.',
+      imageSize: 'landscape_4_3',
+    },
+  ],
+});

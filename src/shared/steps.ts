@@ -1,0 +1,170 @@
+/**
+ * The shapes that cross between the product workflow and its activities: keys, URLs and small
+ * summaries only, never image bytes. Workflow-safe.
+ */
+import { z } from 'zod';
+
+export const productWorkflowInputSchema = z
+  .object({
+    catalogId: z.string().min(1).max(200),
+    sku: z.string().min(1).max(200),
+    trigger: z.enum(['webhook', 'import', 'refresh', 'schedule', 'manual', 'review']).default('manual'),
+    /** Regenerate even when a slot's fingerprint matches its current asset. */
+    force: z.boolean().default(false),
+    /** Only these slots (default: every enabled slot of the plan). */
+    slots: z.array(z.string()).optional(),
+    /** How many times this workflow has continued-as-new to absorb a newer change. */
+    generation: z.number().int().min(0).default(0),
+  })
+  .strict();
+export type ProductWorkflowInput = z.input<typeof productWorkflowInputSchema>;
+export type ProductWorkflowArgs = z.infer<typeof productWorkflowInputSchema>;
+
+export interface PlanSlotSummary {
+  name: string;
+  kind: 'generate' | 'edit' | 'compose';
+  dependsOn: string[];
+}
+
+export interface LoadedPlan {
+  planVersion: number;
+  productName: string;
+  productStatus: 'active' | 'removed' | 'missing';
+  slots: PlanSlotSummary[];
+}
+
+/** A slot's asset as another slot references it. */
+export interface AssetRef {
+  assetId: string;
+  storageKey: string;
+  checksum: string;
+}
+
+export interface SourceRef {
+  storageKey: string;
+  sha256: string;
+  contentType: string;
+}
+
+export interface GenerationRequest {
+  operation: 'generate' | 'edit' | 'compose';
+  prompt: string;
+  imageSize: string | { width: number; height: number };
+  quality: 'standard' | 'high';
+  outputFormat: 'jpeg' | 'png';
+  numImages: number;
+  /** Edit: one source. Compose: the references in order. */
+  sources: SourceRef[];
+}
+
+export type PreparedSlot =
+  | { action: 'skip'; fingerprint: string; asset: AssetRef }
+  | { action: 'generate'; fingerprint: string; idempotencyKey: string; request: GenerationRequest };
+
+export interface PrepareSlotInput {
+  catalogId: string;
+  sku: string;
+  slot: string;
+  workflowId: string;
+  force: boolean;
+  /** Outputs of the slots this one references, by slot name. */
+  dependencies: Record<string, AssetRef>;
+}
+
+export interface SubmitInput {
+  catalogId: string;
+  sku: string;
+  slot: string;
+  workflowId: string;
+  fingerprint: string;
+  idempotencyKey: string;
+  request: GenerationRequest;
+}
+
+export interface SubmitOutput {
+  jobId: string;
+  /** The provider answered from an earlier submit with the same key (nothing paid again). */
+  replayed: boolean;
+}
+
+export interface AwaitInput {
+  idempotencyKey: string;
+  jobId: string;
+  imagesRequested: number;
+}
+
+export interface ImageOutcomeSummary {
+  index: number;
+  outcome: 'delivered' | 'rejected' | 'failed' | 'missing';
+  code?: string;
+  message?: string;
+}
+
+export interface AwaitOutput {
+  outputs: Array<{ index: number; url: string }>;
+  imageOutcomes: ImageOutcomeSummary[];
+  imagesBilled: number;
+  polls: number;
+}
+
+export interface MaterializeInput {
+  idempotencyKey: string;
+  outputs: Array<{ index: number; url: string }>;
+}
+
+export interface VariantSummary {
+  name: string;
+  format: string;
+  width: number;
+  height: number;
+  bytes: number;
+  sha256: string;
+  storageKey: string;
+}
+
+export interface MaterializedOutput {
+  index: number;
+  checksum: string;
+  width: number;
+  height: number;
+  format: string;
+  storageKey: string;
+  placeholder: string;
+  dominantColor: string;
+  variants: VariantSummary[];
+}
+
+export interface RecordSlotInput {
+  catalogId: string;
+  sku: string;
+  slot: string;
+  workflowId: string;
+  fingerprint: string;
+  prompt: string;
+  idempotencyKey: string;
+  outputs: MaterializedOutput[];
+  imagesBilled: number;
+}
+
+export interface RecordedSlot extends AssetRef {
+  version: number;
+}
+
+export interface SlotFailureInput {
+  catalogId: string;
+  sku: string;
+  slot: string;
+  workflowId: string;
+  fingerprint?: string;
+  idempotencyKey?: string;
+  errorType: string;
+  message: string;
+}
+
+export type SlotOutcome =
+  | { slot: string; outcome: 'generated'; assetId: string; version: number; jobId: string; imagesBilled: number; costCents: number }
+  | { slot: string; outcome: 'skipped'; assetId: string }
+  | { slot: string; outcome: 'failed'; errorType: string; message: string; jobId?: string }
+  | { slot: string; outcome: 'disabled' };
+
+export const CENTS_PER_IMAGE = 4;

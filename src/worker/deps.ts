@@ -1,0 +1,45 @@
+/** Builds the activities' dependencies from configuration. */
+import type { Kysely } from 'kysely';
+import type { ActivityDeps } from '../../activities/deps';
+import type { Config } from '../config';
+import type { Database } from '../db/schema';
+import { CHEAP_TEST_VARIANTS, DEFAULT_VARIANTS, variantSetSchema, type VariantSpec } from '../imaging';
+import { guardedFetch } from '../net/guardedFetch';
+import type { SeedreamClient } from '../provider/client';
+import { LIMITS } from '../provider/contract';
+import type { AssetStorage } from '../storage/types';
+
+/** VARIANTS: `default` (12 variants), `cheap` (two small JPEGs, for tests), or a JSON array of specs. */
+export function parseVariants(value: string): VariantSpec[] {
+  if (value === 'default') return [...DEFAULT_VARIANTS];
+  if (value === 'cheap') return [...CHEAP_TEST_VARIANTS];
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch {
+    throw new Error('VARIANTS: must be "default", "cheap" or a JSON array of variant specs');
+  }
+  const parsed = variantSetSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`VARIANTS: invalid at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+  }
+  return parsed.data;
+}
+
+export function buildActivityDeps(
+  config: Config,
+  parts: { db: Kysely<Database>; provider: SeedreamClient; storage: AssetStorage; variants?: VariantSpec[]; poll?: Partial<ActivityDeps['poll']> },
+): ActivityDeps {
+  return {
+    db: parts.db,
+    provider: parts.provider,
+    storage: parts.storage,
+    model: config.imarouter.model,
+    variants: parts.variants ?? parseVariants(config.imaging.variants),
+    outputLimits: { maxBytes: config.imarouter.maxDownloadBytes, maxPixels: config.imaging.maxOutputPixels },
+    referenceMode: config.referenceMode,
+    fetchSource: (url) => guardedFetch(url, { allowHosts: config.allowPrivateReferenceHosts, maxBytes: LIMITS.maxReferenceBytes }),
+    poll: { initialMs: 500, maxIntervalMs: 5_000, maxWaitMs: config.provider.maxWaitMinutes * 60_000, ...parts.poll },
+  };
+}

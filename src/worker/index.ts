@@ -1,0 +1,71 @@
+/**
+ * The worker bootstrap: one process polls three task queues, each sized for its resource:
+ *   <prefix>.workflows  workflow tasks and Postgres activities;
+ *   <prefix>.provider   provider calls, with a server-side rate limit shared by every worker;
+ *   <prefix>.imaging    download and variants, at most one output per core at a time.
+ * Run more copies of the process to scale out; nothing in it is stateful.
+ */
+import path from 'node:path';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Activities } from '../../activities';
+import { taskQueueName } from '../shared/ids';
+
+export const WORKFLOWS_PATH = path.resolve(import.meta.dirname, '..', '..', 'workflows', 'index.ts');
+
+export interface WorkerPoolOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueuePrefix: string;
+  activities: Activities;
+  /** Provider activities in flight per worker (submits and polls; they mostly wait on the network). */
+  providerConcurrency: number;
+  /** Provider activity starts per second across all workers (the account's rate limit). */
+  providerRatePerSecond: number;
+  imagingConcurrency: number;
+  /** A prebuilt workflow bundle (tests, production images); otherwise workflows/ is bundled at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Which queues this process polls (default all three). */
+  roles?: Array<'workflows' | 'provider' | 'imaging'>;
+}
+
+export async function createWorkers(o: WorkerPoolOptions): Promise<Worker[]> {
+  const roles = o.roles ?? ['workflows', 'provider', 'imaging'];
+  const common = { connection: o.connection, namespace: o.namespace, activities: o.activities };
+  const workers: Worker[] = [];
+  if (roles.includes('workflows')) {
+    workers.push(
+      await Worker.create({
+        ...common,
+        taskQueue: taskQueueName(o.taskQueuePrefix, 'workflows'),
+        ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+        maxConcurrentActivityTaskExecutions: 50,
+        maxCachedWorkflows: 2_000,
+      }),
+    );
+  }
+  if (roles.includes('provider')) {
+    workers.push(
+      await Worker.create({
+        ...common,
+        taskQueue: taskQueueName(o.taskQueuePrefix, 'provider'),
+        maxConcurrentActivityTaskExecutions: o.providerConcurrency,
+        maxTaskQueueActivitiesPerSecond: o.providerRatePerSecond,
+      }),
+    );
+  }
+  if (roles.includes('imaging')) {
+    workers.push(
+      await Worker.create({
+        ...common,
+        taskQueue: taskQueueName(o.taskQueuePrefix, 'imaging'),
+        maxConcurrentActivityTaskExecutions: o.imagingConcurrency,
+      }),
+    );
+  }
+  return workers;
+}
+
+/** Runs workers until they are shut down (SIGINT/SIGTERM are handled by the SDK). */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  await Promise.all(workers.map((w) => w.run()));
+}

@@ -1,0 +1,185 @@
+/**
+ * The whole product for one test file, all real: the simulator over HTTP, a fresh Postgres database,
+ * a temporary asset folder, a local packshot server, three workers on the shared dev server (on a
+ * task queue prefix of their own) and a Temporal client.
+ */
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { createActivities } from '../../activities';
+import type { ActivityDeps } from '../../activities/deps';
+import { loadConfig } from '../../src/config';
+import { upsertCatalog, type CatalogSettings } from '../../src/db/repositories/catalogs';
+import { upsertProducts } from '../../src/db/repositories/products';
+import { CHEAP_TEST_VARIANTS, type VariantSpec } from '../../src/imaging';
+import { makeTestImage } from '../../src/imaging/testImages';
+import { SeedreamClient } from '../../src/provider/client';
+import { startSimulator, type RunningSimulator, type SimulatorOptionsInput } from '../../src/provider/simulator';
+import { LocalDirStorage } from '../../src/storage/localDir';
+import { triggerProduct } from '../../src/temporal/product';
+import { createWorkers } from '../../src/worker';
+import { buildActivityDeps } from '../../src/worker/deps';
+import type { ProductWorkflowInput } from '../../src/shared/steps';
+import { createTestDatabase, type TestDatabase } from './db';
+
+export interface TestStack {
+  client: Client;
+  connection: Connection;
+  database: TestDatabase;
+  simulator: RunningSimulator;
+  storage: LocalDirStorage;
+  storageDir: string;
+  prefix: string;
+  deps: ActivityDeps;
+  packshotUrl(name: string): string;
+  /** Starts (or signals) a product workflow on this stack's queues. */
+  trigger(input: ProductWorkflowInput): Promise<{ workflowId: string; runId: string }>;
+  addProducts(catalogId: string, products: Array<{ sku: string; name?: string; attributes: Record<string, unknown> }>): Promise<void>;
+  startWorkers(): Promise<void>;
+  stopWorkers(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TestStackOptions {
+  simulator?: SimulatorOptionsInput;
+  variants?: VariantSpec[];
+  startWorkers?: boolean;
+  poll?: Partial<ActivityDeps['poll']>;
+}
+
+/** Serves generated packshots and scene references: `/<anything>.jpg` renders a seeded JPEG. */
+async function startImageServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const cache = new Map<string, Buffer>();
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      const name = (req.url ?? '/').split('?')[0]!;
+      if (name.startsWith('/missing')) {
+        res.writeHead(404).end();
+        return;
+      }
+      if (name.startsWith('/not-an-image')) {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('hello');
+        return;
+      }
+      let bytes = cache.get(name);
+      if (!bytes) {
+        bytes = await makeTestImage({ width: 320, height: 320, format: 'jpeg', seed: name.length * 7919 + name.charCodeAt(name.length - 5), text: name });
+        cache.set(name, bytes);
+      }
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': bytes.length }).end(bytes);
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
+  const simulator = await startSimulator({ outputScale: 0.125, latencyMs: { min: 30, max: 80 }, maxRunning: 16, seed: 7, ...options.simulator });
+  const database = await createTestDatabase();
+  const storageDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ca-assets-'));
+  const storage = new LocalDirStorage(storageDir);
+  const images = await startImageServer();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    IMAROUTER_MODEL: 'seedream-4.5',
+    ALLOW_PRIVATE_REFERENCE_HOSTS: '127.0.0.1',
+    VARIANTS: 'cheap',
+  });
+  const provider = new SeedreamClient({ baseUrl: simulator.url, apiKey: simulator.apiKey, timeouts: { requestMs: 10_000, connectMs: 2_000, downloadMs: 10_000 } });
+  const deps = buildActivityDeps(config, {
+    db: database.db,
+    provider,
+    storage,
+    variants: options.variants ?? [...CHEAP_TEST_VARIANTS],
+    poll: { initialMs: 50, maxIntervalMs: 200, maxWaitMs: 60_000, ...options.poll },
+  });
+  const activities = createActivities(deps);
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const client = new Client({ connection, namespace: inject('temporalNamespace') });
+  const prefix = `t${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+
+  let native: NativeConnection | undefined;
+  let workers: Worker[] = [];
+  let running: Promise<unknown> | undefined;
+
+  const stack: TestStack = {
+    client,
+    connection,
+    database,
+    simulator,
+    storage,
+    storageDir,
+    prefix,
+    deps,
+    packshotUrl: (name) => `${images.url}/${name}`,
+    trigger: (input) => triggerProduct(client, { taskQueuePrefix: prefix, input }),
+    async addProducts(catalogId, products) {
+      await upsertCatalog(database.db, { id: catalogId, name: catalogId, settings: { sceneReferences: [`${images.url}/scene-kitchen.jpg`] } as CatalogSettings });
+      await upsertProducts(
+        database.db,
+        products.map((p) => ({
+          catalogId,
+          sku: p.sku,
+          name: p.name ?? String(p.attributes.name ?? p.sku),
+          attributes: p.attributes,
+          attributesFingerprint: JSON.stringify(p.attributes),
+          source: 'test',
+        })),
+      );
+    },
+    async startWorkers() {
+      native = await NativeConnection.connect({ address: inject('temporalAddress') });
+      workers = await createWorkers({
+        connection: native,
+        namespace: inject('temporalNamespace'),
+        taskQueuePrefix: prefix,
+        activities,
+        providerConcurrency: 50,
+        providerRatePerSecond: 1_000,
+        imagingConcurrency: 2,
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+      });
+      running = Promise.all(workers.map((w) => w.run()));
+    },
+    async stopWorkers() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await running;
+      await native?.close();
+      workers = [];
+      running = undefined;
+      native = undefined;
+    },
+    async close() {
+      await stack.stopWorkers();
+      await connection.close();
+      await provider.close();
+      await simulator.close();
+      await images.close();
+      await database.drop();
+      await fs.rm(storageDir, { recursive: true, force: true });
+    },
+  };
+  if (options.startWorkers !== false) await stack.startWorkers();
+  return stack;
+}
+
+/** Product attributes that satisfy the default plan. */
+export function sampleAttributes(stack: TestStack, sku: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: `Night Cream ${sku}`,
+    brand: 'Lumen',
+    category: 'face cream jar',
+    colour: 'white',
+    material: 'frosted glass',
+    labelText: 'Night Cream 50 ml',
+    locale: 'en-GB',
+    packshotUrl: stack.packshotUrl(`packshot-${encodeURIComponent(sku)}.jpg`),
+    ...overrides,
+  };
+}

@@ -1,0 +1,3 @@
+// The workflows this worker registers.
+export { productWorkflow, productStatusQuery, productChangedSignal } from './product';
+export type { ProductRunStatus, ProductWorkflowResult, ProductChanged, SlotStatus } from './product';

@@ -1,0 +1,306 @@
+/**
+ * The product workflow: one per SKU (its id derived from catalog and SKU), running the catalog's
+ * asset plan. Independent slots run in parallel; a slot that references another slot's output waits
+ * for it. Each slot is prepare (fingerprint), submit, await, materialize, record.
+ *
+ * A trigger that arrives while the plan runs is coalesced: the plan runs again afterwards (through
+ * continue-as-new, so history stays bounded) with the newest product data.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { FailureType, NON_RETRYABLE_FAILURES } from '../src/shared/failures';
+import { parseTaskQueueName, taskQueueName } from '../src/shared/ids';
+import { SA } from '../src/shared/searchAttributes';
+import {
+  CENTS_PER_IMAGE,
+  productWorkflowInputSchema,
+  type AssetRef,
+  type PlanSlotSummary,
+  type ProductWorkflowInput,
+  type SlotOutcome,
+} from '../src/shared/steps';
+
+export type SlotPhase = 'waiting' | 'preparing' | 'submitting' | 'generating' | 'materializing' | 'recording' | 'done';
+
+export interface SlotStatus {
+  phase: SlotPhase;
+  fingerprint?: string;
+  jobId?: string;
+  outcome?: SlotOutcome;
+}
+
+export interface ProductRunStatus {
+  catalogId: string;
+  sku: string;
+  productName?: string;
+  generation: number;
+  /** A newer change arrived while this run was going: the plan will run again. */
+  rerunPending: boolean;
+  slots: Record<string, SlotStatus>;
+}
+
+export interface ProductWorkflowResult {
+  catalogId: string;
+  sku: string;
+  outcome: 'generated' | 'unchanged' | 'removed';
+  slots: SlotOutcome[];
+  imagesBilled: number;
+  costCents: number;
+  submissions: number;
+}
+
+export interface ProductChanged {
+  trigger: string;
+}
+
+export const productStatusQuery = defineQuery<ProductRunStatus>('status');
+export const productChangedSignal = defineSignal<[ProductChanged]>('productChanged');
+
+const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
+
+/** Postgres work: quick, retried long enough to ride out a database restart. */
+const DB_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 30, nonRetryableErrorTypes },
+};
+/** The paid submit: bounded; an ambiguous failure is retried with the same idempotency key. */
+const SUBMIT_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '90 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12, nonRetryableErrorTypes },
+};
+/** Polling: one long activity that heartbeats; it gives up by itself after the configured wait. */
+const AWAIT_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '3 hours',
+  heartbeatTimeout: '45 seconds',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [...nonRetryableErrorTypes, FailureType.jobStillRunning],
+  },
+};
+/** Download and variants: CPU-bound, on the imaging queue; a corrupt download is retried twice. */
+const MATERIALIZE_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '3 minutes',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: [...nonRetryableErrorTypes, FailureType.outputExpired],
+  },
+};
+
+interface SlotFailure {
+  errorType: string;
+  message: string;
+}
+
+/** The root cause of an activity failure, as a type and a message an operator can act on. */
+function describeFailure(err: unknown): SlotFailure {
+  let cause: unknown = err;
+  while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
+  if (cause instanceof ApplicationFailure) return { errorType: cause.type ?? 'Error', message: cause.message };
+  if (cause instanceof Error) {
+    const name = cause.name === 'TimeoutFailure' ? 'ActivityTimeout' : cause.name;
+    return { errorType: name, message: cause.message };
+  }
+  return { errorType: 'Error', message: String(cause) };
+}
+
+export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<ProductWorkflowResult> {
+  const parsed = productWorkflowInputSchema.safeParse(rawInput);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw ApplicationFailure.nonRetryable(`invalid workflow input at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, FailureType.invalidProductData);
+  }
+  const input = parsed.data;
+  const info = workflowInfo();
+  const status: ProductRunStatus = { catalogId: input.catalogId, sku: input.sku, generation: input.generation, rerunPending: false, slots: {} };
+  let changes = 0;
+  let latestTrigger: string = input.trigger;
+  setHandler(productStatusQuery, () => status);
+  setHandler(productChangedSignal, (signal) => {
+    changes += 1;
+    latestTrigger = signal.trigger;
+  });
+  // Signals buffered before the handler existed (the trigger of signalWithStart) are delivered by
+  // setHandler synchronously: they describe the data this run is about to read, not a newer change.
+  const changesSeenAtStart = changes;
+  const pending = () => changes > changesSeenAtStart;
+
+  const prefix = parseTaskQueueName(info.taskQueue)?.prefix ?? info.taskQueue;
+  const db = proxyActivities<Activities>({ ...DB_OPTIONS, taskQueue: info.taskQueue });
+  const provider = proxyActivities<Activities>({ taskQueue: taskQueueName(prefix, 'provider'), ...SUBMIT_OPTIONS });
+  const poller = proxyActivities<Activities>({ taskQueue: taskQueueName(prefix, 'provider'), ...AWAIT_OPTIONS });
+  const imaging = proxyActivities<Activities>({ taskQueue: taskQueueName(prefix, 'imaging'), ...MATERIALIZE_OPTIONS });
+
+  upsertSearchAttributes([
+    { key: SA.catalogId, value: input.catalogId },
+    { key: SA.sku, value: input.sku },
+    { key: SA.trigger, value: input.trigger },
+  ]);
+
+  const plan = await db.loadPlan.executeWithOptions({ summary: `load plan for SKU ${input.sku}` }, [{ catalogId: input.catalogId, sku: input.sku }]);
+  status.productName = plan.productName;
+  const slots = plan.slots.filter((s) => !input.slots || input.slots.includes(s.name));
+  upsertSearchAttributes([{ key: SA.slots, value: slots.map((s) => s.name) }]);
+
+  if (plan.productStatus !== 'active') {
+    upsertSearchAttributes([{ key: SA.outcome, value: 'removed' }]);
+    return { catalogId: input.catalogId, sku: input.sku, outcome: 'removed', slots: [], imagesBilled: 0, costCents: 0, submissions: 0 };
+  }
+
+  const running = new Map<string, Promise<SlotOutcome>>();
+  const assets = new Map<string, AssetRef>();
+  let submissions = 0;
+
+  const sku = input.sku;
+  const base = { catalogId: input.catalogId, sku, workflowId: info.workflowId };
+
+  async function runSlot(slot: PlanSlotSummary): Promise<SlotOutcome> {
+    const state: SlotStatus = { phase: 'waiting' };
+    status.slots[slot.name] = state;
+    const deps = await Promise.all(slot.dependsOn.map(async (d) => ({ name: d, outcome: await (running.get(d) ?? Promise.resolve(undefined)) })));
+    const failedDep = deps.find((d) => !d.outcome || d.outcome.outcome === 'failed' || d.outcome.outcome === 'disabled');
+    if (failedDep) {
+      const failure = { errorType: 'DependencyFailed', message: `slot ${slot.name} needs slot ${failedDep.name}, which has no asset in this run` };
+      await db.recordSlotFailure.executeWithOptions({ summary: `record ${slot.name} failure for SKU ${sku}` }, [{ ...base, slot: slot.name, ...failure }]);
+      return finish(state, { slot: slot.name, outcome: 'failed', ...failure });
+    }
+    const dependencies: Record<string, AssetRef> = {};
+    for (const d of slot.dependsOn) {
+      const asset = assets.get(d);
+      if (asset) dependencies[d] = asset;
+    }
+
+    let fingerprint: string | undefined;
+    let idempotencyKey: string | undefined;
+    let jobId: string | undefined;
+    try {
+      state.phase = 'preparing';
+      const prepared = await db.prepareSlot.executeWithOptions({ summary: `fingerprint ${slot.name} for SKU ${sku}` }, [
+        { ...base, slot: slot.name, force: input.force, dependencies },
+      ]);
+      fingerprint = prepared.fingerprint;
+      state.fingerprint = fingerprint;
+      if (prepared.action === 'skip') {
+        assets.set(slot.name, prepared.asset);
+        return finish(state, { slot: slot.name, outcome: 'skipped', assetId: prepared.asset.assetId });
+      }
+      idempotencyKey = prepared.idempotencyKey;
+
+      // Once a job id is known, this run never submits for the slot again.
+      state.phase = 'submitting';
+      const submitted = await provider.submitJob.executeWithOptions({ summary: `${slot.kind} ${slot.name} for SKU ${sku}` }, [
+        { ...base, slot: slot.name, fingerprint, idempotencyKey, request: prepared.request },
+      ]);
+      jobId = submitted.jobId;
+      state.jobId = jobId;
+      if (!submitted.replayed) submissions += 1;
+
+      state.phase = 'generating';
+      const done = await poller.awaitJob.executeWithOptions({ summary: `await ${slot.name} job ${jobId}` }, [
+        { idempotencyKey, jobId, imagesRequested: prepared.request.numImages },
+      ]);
+      if (done.outputs.length < prepared.request.numImages) {
+        log.warn('job delivered fewer images than requested', { slot: slot.name, delivered: done.outputs.length, outcomes: done.imageOutcomes });
+      }
+
+      state.phase = 'materializing';
+      const outputs = await imaging.materializeOutputs.executeWithOptions({ summary: `variants of ${slot.name} for SKU ${sku}` }, [
+        { idempotencyKey, outputs: done.outputs },
+      ]);
+
+      state.phase = 'recording';
+      const recorded = await db.recordSlot.executeWithOptions({ summary: `record ${slot.name} v-next for SKU ${sku}` }, [
+        { ...base, slot: slot.name, fingerprint, prompt: prepared.request.prompt, idempotencyKey, outputs, imagesBilled: done.imagesBilled },
+      ]);
+      assets.set(slot.name, { assetId: recorded.assetId, storageKey: recorded.storageKey, checksum: recorded.checksum });
+      return finish(state, {
+        slot: slot.name,
+        outcome: 'generated',
+        assetId: recorded.assetId,
+        version: recorded.version,
+        jobId,
+        imagesBilled: done.imagesBilled,
+        costCents: done.imagesBilled * CENTS_PER_IMAGE,
+      });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const failure = describeFailure(err);
+      log.warn('slot failed', { slot: slot.name, ...failure });
+      await db.recordSlotFailure.executeWithOptions({ summary: `record ${slot.name} failure for SKU ${sku}` }, [
+        { ...base, slot: slot.name, fingerprint, idempotencyKey, ...failure },
+      ]);
+      return finish(state, { slot: slot.name, outcome: 'failed', ...failure, jobId });
+    }
+  }
+
+  function finish(state: SlotStatus, outcome: SlotOutcome): SlotOutcome {
+    state.phase = 'done';
+    state.outcome = outcome;
+    setCurrentDetails(describeProgress());
+    return outcome;
+  }
+
+  function describeProgress(): string {
+    const lines = Object.entries(status.slots).map(([name, s]) => {
+      const o = s.outcome;
+      if (!o) return `- **${name}**: ${s.phase}`;
+      if (o.outcome === 'failed') return `- **${name}**: failed, ${o.errorType}: ${o.message}`;
+      if (o.outcome === 'generated') return `- **${name}**: generated v${o.version} (${o.imagesBilled} image${o.imagesBilled === 1 ? '' : 's'} billed)`;
+      return `- **${name}**: ${o.outcome}`;
+    });
+    return `SKU **${sku}** (${status.productName ?? ''}) in catalog **${input.catalogId}**\n${lines.join('\n')}`;
+  }
+
+  for (const slot of slots) running.set(slot.name, runSlot(slot));
+  const outcomes = await Promise.all([...running.values()]);
+
+  const failed = outcomes.filter((o): o is Extract<SlotOutcome, { outcome: 'failed' }> => o.outcome === 'failed');
+  const generated = outcomes.filter((o): o is Extract<SlotOutcome, { outcome: 'generated' }> => o.outcome === 'generated');
+  const imagesBilled = generated.reduce((n, o) => n + o.imagesBilled, 0);
+  const result: ProductWorkflowResult = {
+    catalogId: input.catalogId,
+    sku,
+    outcome: generated.length > 0 ? 'generated' : 'unchanged',
+    slots: outcomes,
+    imagesBilled,
+    costCents: imagesBilled * CENTS_PER_IMAGE,
+    submissions,
+  };
+  upsertSearchAttributes([{ key: SA.outcome, value: failed.length > 0 ? (generated.length > 0 ? 'partial' : 'failed') : result.outcome }]);
+
+  if (pending()) {
+    // A newer change arrived while this plan ran: run again with the newest data, in a fresh history.
+    status.rerunPending = true;
+    await continueAsNew<typeof productWorkflow>({ ...input, trigger: latestTrigger as typeof input.trigger, force: false, generation: input.generation + 1 });
+  }
+  if (failed.length > 0) {
+    // Successful slots are recorded; the run itself ends Failed so Temporal UI's filters tell the truth.
+    const summary = failed.map((f) => `${f.slot}: ${f.errorType}: ${f.message}`).join('; ');
+    throw ApplicationFailure.nonRetryable(
+      `${failed.length} of ${outcomes.length} slots failed for SKU ${sku}: ${summary}`,
+      'ProductPlanFailed',
+      result,
+    );
+  }
+  return result;
+}
