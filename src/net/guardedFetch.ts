@@ -57,7 +57,7 @@ function guardedLookup(allowed: boolean): net.LookupFunction {
   return (hostname, options, callback) => {
     dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, '', 4);
-      const list = addresses as dns.LookupAddress[];
+      const list = addresses;
       const bad = list.find((a) => isBlockedAddress(a.address));
       if (bad && !allowed) {
         const e = Object.assign(new Error(`${hostname} resolves to ${bad.address}, a non-public address`), { code: 'EBLOCKED' });

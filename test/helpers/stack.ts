@@ -14,7 +14,7 @@ import { inject } from 'vitest';
 import { createActivities } from '../../activities';
 import type { ActivityDeps } from '../../activities/deps';
 import { loadConfig } from '../../src/config';
-import { upsertCatalog, type CatalogSettings } from '../../src/db/repositories/catalogs';
+import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { upsertProducts } from '../../src/db/repositories/products';
 import { CHEAP_TEST_VARIANTS, type VariantSpec } from '../../src/imaging';
 import { makeTestImage } from '../../src/imaging/testImages';
@@ -120,13 +120,13 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     packshotUrl: (name) => `${images.url}/${name}`,
     trigger: (input) => triggerProduct(client, { taskQueuePrefix: prefix, input }),
     async addProducts(catalogId, products) {
-      await upsertCatalog(database.db, { id: catalogId, name: catalogId, settings: { sceneReferences: [`${images.url}/scene-kitchen.jpg`] } as CatalogSettings });
+      await upsertCatalog(database.db, { id: catalogId, name: catalogId, settings: { sceneReferences: [`${images.url}/scene-kitchen.jpg`] } });
       await upsertProducts(
         database.db,
         products.map((p) => ({
           catalogId,
           sku: p.sku,
-          name: p.name ?? String(p.attributes.name ?? p.sku),
+          name: p.name ?? (typeof p.attributes.name === 'string' ? p.attributes.name : p.sku),
           attributes: p.attributes,
           attributesFingerprint: JSON.stringify(p.attributes),
           source: 'test',
