@@ -74,18 +74,21 @@ const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
 
 /** Postgres work: quick, retried long enough to ride out a database restart. */
 const DB_OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '2 minutes',
+  startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 30, nonRetryableErrorTypes },
 };
-/** The paid submit: bounded; an ambiguous failure is retried with the same idempotency key. */
+/**
+ * The paid submit: bounded; an ambiguous failure is retried with the same idempotency key. The
+ * timeout is what detects a crashed worker mid-submit, so it is only a little above the client's.
+ */
 const SUBMIT_OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '90 seconds',
+  startToCloseTimeout: '40 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12, nonRetryableErrorTypes },
 };
 /** Polling: one long activity that heartbeats; it gives up by itself after the configured wait. */
 const AWAIT_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '3 hours',
-  heartbeatTimeout: '45 seconds',
+  heartbeatTimeout: '15 seconds',
   retry: {
     initialInterval: '2 seconds',
     backoffCoefficient: 2,
@@ -97,7 +100,7 @@ const AWAIT_OPTIONS: ActivityOptions = {
 /** Download and variants: CPU-bound, on the imaging queue; a corrupt download is retried twice. */
 const MATERIALIZE_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '3 minutes',
+  heartbeatTimeout: '1 minute',
   retry: {
     initialInterval: '2 seconds',
     backoffCoefficient: 2,

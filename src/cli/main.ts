@@ -1,5 +1,8 @@
 import { Command, CommanderError } from 'commander';
+import { registerMigrateCommand } from './commands/migrate';
 import { registerSimulatorCommand } from './commands/simulator';
+import { registerWorkerCommand } from './commands/worker';
+import { CliError, printError } from './context';
 
 /** Exit codes that mean something to scripts. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3 } as const;
@@ -7,9 +10,11 @@ export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3 } as const;
 export function buildProgram(): Command {
   const program = new Command()
     .name('catalog-assets')
-    .description('Keeps a commerce catalog\'s product imagery generated, current and correct.')
+    .description("Keeps a commerce catalog's product imagery generated, current and correct.")
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerWorkerCommand(program);
+  registerMigrateCommand(program);
   registerSimulatorCommand(program);
   return program;
 }
@@ -24,7 +29,7 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version exit through here with code 0.
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-    return EXIT.failure;
+    printError(err);
+    return err instanceof CliError ? err.exitCode : EXIT.failure;
   }
 }

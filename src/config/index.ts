@@ -32,8 +32,10 @@ export const envSchema = z.object({
   IMAROUTER_BASE_URL: z.string().url().optional(),
   IMAROUTER_API_KEY: z.string().min(8, 'looks too short to be an API key').optional(),
   IMAROUTER_MODEL: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a model path such as seedream-4.5').default('seedream-4.5'),
-  IMAROUTER_TIMEOUT_MS: int(1_000, 300_000).default(30_000),
+  IMAROUTER_TIMEOUT_MS: int(1_000, 300_000).default(25_000),
   IMAROUTER_MAX_DOWNLOAD_MB: int(1, 200).default(40),
+  /** With no IMAROUTER_API_KEY the worker talks to the local simulator, which accepts this key. */
+  SIMULATOR_API_KEY: z.string().min(1).default('sim-local-key'),
 
   PROVIDER_CONCURRENCY: int(1, 1_000).default(32),
   PROVIDER_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().max(10_000).default(8),
@@ -56,6 +58,9 @@ export const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/** Where `catalog-assets simulator` listens by default. */
+export const DEFAULT_SIMULATOR_URL = 'http://127.0.0.1:8790';
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -75,9 +80,10 @@ export interface Config {
   databaseUrl: string | undefined;
   databasePoolSize: number;
   imarouter: {
-    /** `undefined` means: no key configured, use the local simulator. */
-    apiKey: string | undefined;
-    baseUrl: string | undefined;
+    /** `simulator` when no API key is configured: the local simulator, never confused with the real API. */
+    kind: 'real' | 'simulator';
+    apiKey: string;
+    baseUrl: string;
     model: string;
     timeoutMs: number;
     maxDownloadBytes: number;
@@ -119,8 +125,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     imarouter: {
-      apiKey: e.IMAROUTER_API_KEY,
-      baseUrl: e.IMAROUTER_BASE_URL,
+      kind: e.IMAROUTER_API_KEY ? 'real' : 'simulator',
+      apiKey: e.IMAROUTER_API_KEY ?? e.SIMULATOR_API_KEY,
+      baseUrl: e.IMAROUTER_BASE_URL ?? DEFAULT_SIMULATOR_URL,
       model: e.IMAROUTER_MODEL,
       timeoutMs: e.IMAROUTER_TIMEOUT_MS,
       maxDownloadBytes: e.IMAROUTER_MAX_DOWNLOAD_MB * 1024 * 1024,

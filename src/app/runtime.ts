@@ -1,0 +1,73 @@
+/**
+ * Opens the parts a process needs from configuration: Postgres (migrated on request), the provider
+ * client (the real API when a key is configured, otherwise the local simulator), asset storage, and
+ * the activities over them. Closes them in reverse order.
+ */
+import type { Kysely } from 'kysely';
+import { createActivities, type Activities } from '../../activities';
+import type { ActivityDeps } from '../../activities/deps';
+import type { Config } from '../config';
+import { createDb } from '../db/connect';
+import { migrateToLatest } from '../db/migrate';
+import type { Database } from '../db/schema';
+import { configureSharp } from '../imaging';
+import { SeedreamClient } from '../provider/client';
+import { LocalDirStorage } from '../storage/localDir';
+import type { AssetStorage } from '../storage/types';
+import { buildActivityDeps } from '../worker/deps';
+import type { Logger } from './logger';
+
+export interface Runtime {
+  config: Config;
+  db: Kysely<Database>;
+  provider: SeedreamClient;
+  storage: AssetStorage;
+  deps: ActivityDeps;
+  activities: Activities;
+  close(): Promise<void>;
+}
+
+export function describeProvider(config: Config): string {
+  return config.imarouter.kind === 'real'
+    ? `ImaRouter API at ${config.imarouter.baseUrl} (model ${config.imarouter.model})`
+    : `LOCAL SIMULATOR at ${config.imarouter.baseUrl} (no IMAROUTER_API_KEY set: nothing is billed)`;
+}
+
+export function createStorage(config: Config): AssetStorage {
+  if (config.storage.kind === 's3') throw new Error('ASSET_STORAGE=s3 is not available in this build yet; use local');
+  return new LocalDirStorage(config.storage.dir);
+}
+
+export async function openRuntime(config: Config, o: { migrate?: boolean; logger?: Logger } = {}): Promise<Runtime> {
+  if (!config.databaseUrl) throw new Error('DATABASE_URL is required (e.g. postgres://postgres@127.0.0.1:5432/catalog_assets)');
+  const db = createDb(config.databaseUrl, { poolSize: config.databasePoolSize });
+  try {
+    if (o.migrate) await migrateToLatest(db);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  configureSharp({});
+  const provider = new SeedreamClient({
+    baseUrl: config.imarouter.baseUrl,
+    apiKey: config.imarouter.apiKey,
+    model: config.imarouter.model,
+    timeouts: { requestMs: config.imarouter.timeoutMs },
+    maxDownloadBytes: config.imarouter.maxDownloadBytes,
+  });
+  const storage = createStorage(config);
+  const deps = buildActivityDeps(config, { db, provider, storage });
+  o.logger?.info({ provider: describeProvider(config), storage: config.storage.kind, variants: deps.variants.length }, 'runtime ready');
+  return {
+    config,
+    db,
+    provider,
+    storage,
+    deps,
+    activities: createActivities(deps),
+    async close() {
+      await provider.close();
+      await db.destroy();
+    },
+  };
+}

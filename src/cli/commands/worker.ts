@@ -1,0 +1,52 @@
+/** `catalog-assets worker`: polls the workflow, provider and imaging task queues until stopped. */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { createLogger } from '../../app/logger';
+import { describeProvider, openRuntime } from '../../app/runtime';
+import { connectWorker } from '../../temporal/connection';
+import { createWorkers, runWorkers } from '../../worker';
+import { configOrExit } from '../context';
+
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description('Run a worker: product and refresh workflows, provider calls and image work, on their own task queues.')
+    .addOption(
+      new Option('--queues <list>', 'which task queues this process polls (comma-separated)')
+        .default('workflows,provider,imaging')
+        .env('WORKER_QUEUES'),
+    )
+    .option('--migrate', 'run database migrations before starting', false)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ DATABASE_URL=postgres://postgres@127.0.0.1:5432/catalog catalog-assets worker --migrate
+  $ catalog-assets worker --queues imaging        # a CPU-only worker on a bigger machine`,
+    )
+    .action(async (flags: { queues: string; migrate: boolean }) => {
+      const config = configOrExit();
+      const logger = createLogger(config.logLevel, 'worker');
+      const roles = flags.queues.split(',').map((q) => q.trim()) as Array<'workflows' | 'provider' | 'imaging'>;
+      const runtime = await openRuntime(config, { migrate: flags.migrate, logger });
+      logger.info({ provider: describeProvider(config) }, 'image provider');
+      const connection = await connectWorker(config);
+      try {
+        const workers = await createWorkers({
+          connection,
+          namespace: config.temporal.namespace,
+          taskQueuePrefix: config.temporal.taskQueuePrefix,
+          activities: runtime.activities,
+          providerConcurrency: config.provider.concurrency,
+          providerRatePerSecond: config.provider.rateLimitPerSecond,
+          imagingConcurrency: config.imaging.concurrency,
+          roles,
+        });
+        logger.info({ queues: roles, prefix: config.temporal.taskQueuePrefix, temporal: config.temporal.address }, 'worker running');
+        await runWorkers(workers);
+      } finally {
+        await connection.close();
+        await runtime.close();
+      }
+    });
+}

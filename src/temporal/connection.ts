@@ -1,0 +1,21 @@
+/** Connections to Temporal from configuration: the local dev server, a cluster, or Temporal Cloud. */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { Config } from '../config';
+
+function connectionOptions(config: Config) {
+  return {
+    address: config.temporal.address,
+    tls: config.temporal.tls || Boolean(config.temporal.apiKey) ? {} : undefined,
+    apiKey: config.temporal.apiKey,
+  };
+}
+
+export async function connectClient(config: Config): Promise<{ client: Client; connection: Connection }> {
+  const connection = await Connection.connect(connectionOptions(config));
+  return { client: new Client({ connection, namespace: config.temporal.namespace }), connection };
+}
+
+export async function connectWorker(config: Config): Promise<NativeConnection> {
+  return NativeConnection.connect(connectionOptions(config));
+}
