@@ -129,6 +129,7 @@ export function createCatalogActivities(deps: ActivityDeps) {
       return {
         planVersion: plan.version,
         productName: product?.name ?? input.sku,
+        attributesFingerprint: product?.attributes_fingerprint ?? '',
         productStatus: product ? product.status : 'missing',
         slots: plan.slots.filter((s) => s.enabled).map((s) => ({ name: s.name, kind: s.kind, dependsOn: slotDependencies(s) })),
       };
@@ -176,7 +177,7 @@ export function createCatalogActivities(deps: ActivityDeps) {
       });
       const current = await getCurrentAsset(db, input.catalogId, input.sku, input.slot);
       if (current && current.fingerprint === fingerprint && !input.force) {
-        await recordSlotAttempt(db, { ...input, outcome: 'skipped', fingerprint });
+        if (!input.dryRun) await recordSlotAttempt(db, { ...input, outcome: 'skipped', fingerprint });
         log.info('slot unchanged: skipped', { sku: input.sku, slot: input.slot });
         return { action: 'skip', fingerprint, asset: { assetId: current.id, storageKey: current.storage_key, checksum: current.checksum } };
       }

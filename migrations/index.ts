@@ -2,7 +2,9 @@
 // same way under tsx, vitest and any bundler; a test checks that no file in this folder is missing here.
 import type { Migration } from 'kysely';
 import * as initial from './20261124T1900_initial';
+import * as refresh from './20261124T2010_refresh';
 
 export const migrations: Record<string, Migration> = {
   '20261124T1900_initial': initial,
+  '20261124T2010_refresh': refresh,
 };

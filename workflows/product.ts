@@ -290,6 +290,12 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
     submissions,
   };
   upsertSearchAttributes([{ key: SA.outcome, value: failed.length > 0 ? (generated.length > 0 ? 'partial' : 'failed') : result.outcome }]);
+  if (failed.length === 0 && !input.slots) {
+    // Every slot is current for the attributes this run read: `changed` selection will pass it by.
+    await db.markProductSettled.executeWithOptions({ summary: `mark SKU ${sku} settled` }, [
+      { catalogId: input.catalogId, sku, attributesFingerprint: plan.attributesFingerprint },
+    ]);
+  }
 
   if (pending()) {
     // A newer change arrived while this plan ran: run again with the newest data, in a fresh history.

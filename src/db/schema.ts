@@ -29,8 +29,25 @@ export interface ProductsTable {
   status: ColumnType<ProductStatus, ProductStatus | undefined, ProductStatus>;
   source: string;
   pim_updated_at: Timestamp | null;
+  /** The attributes fingerprint the SKU's assets were last fully generated (or confirmed) from. */
+  settled_fingerprint: string | null;
+  settled_at: Timestamp | null;
   created_at: Generated<Date>;
   updated_at: Timestamp;
+}
+
+export interface RefreshRunsTable {
+  workflow_id: string;
+  catalog_id: string;
+  selection: Json<unknown>;
+  trigger: string;
+  dry_run: boolean;
+  status: string;
+  counts: Json<Record<string, number>>;
+  cost_cents: ColumnType<number, number | undefined, number>;
+  budget_exhausted: ColumnType<boolean, boolean | undefined, boolean>;
+  started_at: Timestamp;
+  finished_at: Timestamp | null;
 }
 
 export interface GenerationJobsTable {
@@ -122,6 +139,7 @@ export interface Database {
   asset_variants: AssetVariantsTable;
   current_assets: CurrentAssetsTable;
   slot_attempts: SlotAttemptsTable;
+  refresh_runs: RefreshRunsTable;
 }
 
 export type Catalog = Selectable<CatalogsTable>;

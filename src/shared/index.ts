@@ -4,3 +4,4 @@ export * from './searchAttributes';
 export * from './failures';
 export * from './plan';
 export * from './steps';
+export * from './refresh';

@@ -29,6 +29,8 @@ export interface PlanSlotSummary {
 export interface LoadedPlan {
   planVersion: number;
   productName: string;
+  /** The snapshot's attribute fingerprint this run reads: marked settled when the run succeeds. */
+  attributesFingerprint: string;
   productStatus: 'active' | 'removed' | 'missing';
   slots: PlanSlotSummary[];
 }
@@ -67,6 +69,8 @@ export interface PrepareSlotInput {
   slot: string;
   workflowId: string;
   force: boolean;
+  /** Estimate only: record nothing. */
+  dryRun?: boolean;
   /** Outputs of the slots this one references, by slot name. */
   dependencies: Record<string, AssetRef>;
 }

@@ -1,0 +1,114 @@
+/**
+ * Which SKUs a refresh visits, a page at a time in SKU order (never the whole catalog at once).
+ *   all      every active product;
+ *   changed  the snapshot's attributes differ from what the assets were last settled from;
+ *   stale    changed, or the last attempt of a slot failed, or a current asset is older than the
+ *            catalog's maximum age;
+ *   skus     an explicit list.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../schema';
+
+export type Selection = 'all' | 'changed' | 'stale' | { skus: string[] };
+
+export async function selectSkuPage(
+  db: Kysely<Database>,
+  o: { catalogId: string; selection: Selection; afterSku: string | null; limit: number; maxAgeDays: number | null },
+): Promise<Array<{ sku: string; name: string; attributesFingerprint: string }>> {
+  let q = db
+    .selectFrom('products as p')
+    .select(['p.sku', 'p.name', 'p.attributes_fingerprint'])
+    .where('p.catalog_id', '=', o.catalogId)
+    .where('p.status', '=', 'active');
+  if (o.afterSku !== null) q = q.where('p.sku', '>', o.afterSku);
+  const sel = o.selection;
+  if (typeof sel === 'object') {
+    if (sel.skus.length === 0) return [];
+    q = q.where('p.sku', 'in', sel.skus);
+  } else if (sel === 'changed') {
+    q = q.where(sql<boolean>`p.settled_fingerprint is distinct from p.attributes_fingerprint`);
+  } else if (sel === 'stale') {
+    q = q.where((eb) =>
+      eb.or([
+        sql<boolean>`p.settled_fingerprint is distinct from p.attributes_fingerprint`,
+        eb.exists(
+          eb
+            .selectFrom('slot_attempts as sa')
+            .select(sql`1`.as('one'))
+            .whereRef('sa.catalog_id', '=', 'p.catalog_id')
+            .whereRef('sa.sku', '=', 'p.sku')
+            .where('sa.outcome', '=', 'failed'),
+        ),
+        ...(o.maxAgeDays !== null
+          ? [
+              eb.exists(
+                eb
+                  .selectFrom('current_assets as c')
+                  .innerJoin('assets as a', 'a.id', 'c.asset_id')
+                  .select(sql`1`.as('one'))
+                  .whereRef('c.catalog_id', '=', 'p.catalog_id')
+                  .whereRef('c.sku', '=', 'p.sku')
+                  .where('a.created_at', '<', sql<Date>`now() - make_interval(days => ${o.maxAgeDays})`),
+              ),
+            ]
+          : []),
+      ]),
+    );
+  }
+  const rows = await q.orderBy('p.sku').limit(o.limit).execute();
+  return rows.map((r) => ({ sku: r.sku, name: r.name, attributesFingerprint: r.attributes_fingerprint }));
+}
+
+/** After a product run with no failed slot: the assets now reflect this attribute fingerprint. */
+export async function markProductSettled(db: Kysely<Database>, catalogId: string, sku: string, attributesFingerprint: string): Promise<void> {
+  await db
+    .updateTable('products')
+    .set({ settled_fingerprint: attributesFingerprint, settled_at: sql<Date>`now()` })
+    .where('catalog_id', '=', catalogId)
+    .where('sku', '=', sku)
+    .execute();
+}
+
+export async function recordRefreshRun(
+  db: Kysely<Database>,
+  r: {
+    workflowId: string;
+    catalogId: string;
+    selection: Selection;
+    trigger: string;
+    dryRun: boolean;
+    status: string;
+    counts: Record<string, number>;
+    costCents: number;
+    budgetExhausted: boolean;
+    startedAt: string;
+    finished: boolean;
+  },
+): Promise<void> {
+  const values = {
+    workflow_id: r.workflowId,
+    catalog_id: r.catalogId,
+    selection: JSON.stringify(r.selection),
+    trigger: r.trigger,
+    dry_run: r.dryRun,
+    status: r.status,
+    counts: JSON.stringify(r.counts),
+    cost_cents: r.costCents,
+    budget_exhausted: r.budgetExhausted,
+    started_at: r.startedAt,
+    finished_at: r.finished ? sql<Date>`now()` : null,
+  };
+  await db
+    .insertInto('refresh_runs')
+    .values(values)
+    .onConflict((oc) =>
+      oc.column('workflow_id').doUpdateSet({
+        status: values.status,
+        counts: values.counts,
+        cost_cents: values.cost_cents,
+        budget_exhausted: values.budget_exhausted,
+        finished_at: values.finished_at,
+      }),
+    )
+    .execute();
+}

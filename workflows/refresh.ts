@@ -1,0 +1,205 @@
+/**
+ * The catalog refresh: selects SKUs page by page, runs their product workflows with a bounded window
+ * in flight, honours a budget (images or dollars) and a dry run, answers a progress query, and
+ * continues-as-new so its history stays bounded for catalogs of any size.
+ */
+import {
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  condition,
+  continueAsNew,
+  defineQuery,
+  getExternalWorkflowHandle,
+  ParentClosePolicy,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Activities } from '../activities';
+import { NON_RETRYABLE_FAILURES } from '../src/shared/failures';
+import { productWorkflowId } from '../src/shared/ids';
+import { SA } from '../src/shared/searchAttributes';
+import { emptyCounts, refreshWorkflowInputSchema, type RefreshCounts, type RefreshProgress, type RefreshResult, type RefreshWorkflowInput } from '../src/shared/refresh';
+import { CENTS_PER_IMAGE } from '../src/shared/steps';
+import { FailureType } from '../src/shared/failures';
+import { productChangedSignal, productWorkflow, type ProductWorkflowResult } from './product';
+
+export const refreshProgressQuery = defineQuery<RefreshProgress>('progress');
+
+const DB_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 30, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES] },
+};
+const ESTIMATE_OPTIONS: ActivityOptions = { ...DB_OPTIONS, startToCloseTimeout: '10 minutes', heartbeatTimeout: '1 minute' };
+
+function productResultOf(err: unknown): ProductWorkflowResult | undefined {
+  if (err instanceof ChildWorkflowFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'ProductPlanFailed') {
+    return err.cause.details?.[0] as ProductWorkflowResult | undefined;
+  }
+  return undefined;
+}
+
+export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<RefreshResult> {
+  const parsed = refreshWorkflowInputSchema.safeParse(rawInput);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw ApplicationFailure.nonRetryable(`invalid refresh input at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, FailureType.invalidPlan);
+  }
+  const input = parsed.data;
+  const info = workflowInfo();
+  const counts: RefreshCounts = input.carry ? { ...input.carry.counts } : emptyCounts();
+  const progress: RefreshProgress = {
+    catalogId: input.catalogId,
+    selection: input.selection,
+    dryRun: input.dryRun,
+    counts,
+    inFlight: 0,
+    cursor: input.carry?.cursor ?? null,
+    runs: (input.carry?.runs ?? 0) + 1,
+    budgetExhausted: input.carry?.budgetExhausted ?? false,
+    done: false,
+  };
+  setHandler(refreshProgressQuery, () => progress);
+  const startedAt = input.carry?.startedAt ?? new Date(info.startTime).toISOString();
+  const db = proxyActivities<Activities>({ ...DB_OPTIONS, taskQueue: info.taskQueue });
+  const estimator = proxyActivities<Activities>({ ...ESTIMATE_OPTIONS, taskQueue: info.taskQueue });
+  upsertSearchAttributes([
+    { key: SA.catalogId, value: input.catalogId },
+    { key: SA.trigger, value: input.trigger },
+  ]);
+  const selectionLabel = typeof input.selection === 'string' ? input.selection : `${input.selection.skus.length} listed SKUs`;
+  const describe = () =>
+    `refresh catalog **${input.catalogId}** (${selectionLabel}${input.dryRun ? ', dry run' : ''}): ` +
+    `${counts.planned} planned, ${counts.generated} generated, ${counts.skipped} unchanged, ${counts.failed} failed, ` +
+    `$${(counts.costCents / 100).toFixed(2)} spent${progress.budgetExhausted ? ', budget reached' : ''}`;
+
+  const budgetImages = input.budget?.images;
+  const budgetCents = input.budget?.usd !== undefined ? Math.floor(input.budget.usd * 100) : undefined;
+  let reservedImages = 0;
+
+  function wouldExceed(extraImages: number): boolean {
+    const images = counts.imagesBilled + reservedImages + extraImages;
+    if (budgetImages !== undefined && images > budgetImages) return true;
+    if (budgetCents !== undefined && images * CENTS_PER_IMAGE > budgetCents) return true;
+    return false;
+  }
+
+  async function runProduct(sku: string, name: string, reservation: number): Promise<void> {
+    const workflowId = productWorkflowId(input.catalogId, sku);
+    let result: ProductWorkflowResult | undefined;
+    let failed = false;
+    try {
+      const handle = await startChild(productWorkflow, {
+        workflowId,
+        taskQueue: info.taskQueue,
+        args: [{ catalogId: input.catalogId, sku, trigger: input.trigger === 'schedule' ? 'schedule' : 'refresh' }],
+        // A refresh that is stopped must not strand paid jobs: products finish on their own.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        staticSummary: `asset plan for SKU ${sku} (${name})`,
+        memo: { productName: name },
+      });
+      result = await handle.result();
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        // A webhook or another refresh is running this SKU: coalesce into its re-run instead.
+        await getExternalWorkflowHandle(workflowId).signal(productChangedSignal, { trigger: 'refresh' });
+        counts.coalesced += 1;
+        return;
+      }
+      result = productResultOf(err);
+      failed = true;
+    } finally {
+      reservedImages -= reservation;
+      progress.inFlight -= 1;
+    }
+    if (result) {
+      counts.imagesBilled += result.imagesBilled;
+      counts.costCents += result.costCents;
+      counts.submissions += result.submissions;
+    }
+    if (failed) counts.failed += 1;
+    else if (result?.outcome === 'generated') counts.generated += 1;
+    else counts.skipped += 1;
+    setCurrentDetails(describe());
+  }
+
+  let processedThisRun = 0;
+  const inflight: Array<Promise<void>> = [];
+  while (!progress.budgetExhausted) {
+    const page = await db.selectRefreshPage.executeWithOptions({ summary: `select ${selectionLabel} SKUs after ${progress.cursor ?? 'start'}` }, [
+      { catalogId: input.catalogId, selection: input.selection, afterSku: progress.cursor, limit: input.pageSize },
+    ]);
+    if (page.skus.length === 0) break;
+
+    if (input.dryRun) {
+      const estimate = await estimator.estimatePage.executeWithOptions({ summary: `estimate ${page.skus.length} SKUs` }, [
+        { catalogId: input.catalogId, skus: page.skus.map((s) => s.sku) },
+      ]);
+      counts.planned += estimate.skus;
+      counts.estimatedImages += estimate.estimatedImages;
+      counts.generated += estimate.wouldGenerateSkus;
+      counts.skipped += estimate.skus - estimate.wouldGenerateSkus;
+      counts.invalid += estimate.invalid;
+      progress.cursor = page.skus[page.skus.length - 1]!.sku;
+      processedThisRun += page.skus.length;
+    } else {
+      for (const { sku, name } of page.skus) {
+        await condition(() => progress.inFlight < input.window);
+        if (wouldExceed(page.imagesPerSku)) {
+          progress.budgetExhausted = true;
+          break;
+        }
+        counts.planned += 1;
+        reservedImages += page.imagesPerSku;
+        progress.inFlight += 1;
+        progress.cursor = sku;
+        processedThisRun += 1;
+        inflight.push(runProduct(sku, name, page.imagesPerSku));
+      }
+    }
+    setCurrentDetails(describe());
+    if (page.skus.length < input.pageSize) break;
+    if (processedThisRun >= input.skusPerRun || workflowInfo().continueAsNewSuggested) {
+      // Drain the window, then start a fresh history that carries the counts and the cursor.
+      await Promise.all(inflight);
+      await continueAsNew<typeof refreshWorkflow>({
+        ...input,
+        carry: { cursor: progress.cursor, counts, startedAt, runs: progress.runs, budgetExhausted: progress.budgetExhausted },
+      });
+    }
+  }
+  await Promise.all(inflight);
+  progress.done = true;
+  setCurrentDetails(describe());
+
+  const outcome = counts.failed > 0 ? 'failed' : progress.budgetExhausted ? 'budget' : input.dryRun ? 'dry-run' : 'completed';
+  upsertSearchAttributes([{ key: SA.outcome, value: outcome }]);
+  await db.recordRefreshRun.executeWithOptions({ summary: `record refresh of ${input.catalogId}` }, [
+    {
+      workflowId: info.workflowId,
+      catalogId: input.catalogId,
+      selection: input.selection,
+      trigger: input.trigger,
+      dryRun: input.dryRun,
+      status: outcome,
+      counts,
+      budgetExhausted: progress.budgetExhausted,
+      startedAt,
+      finished: true,
+    },
+  ]);
+  return {
+    ...counts,
+    catalogId: input.catalogId,
+    dryRun: input.dryRun,
+    budgetExhausted: progress.budgetExhausted,
+    costUsd: counts.costCents / 100,
+    estimatedCostUsd: (counts.estimatedImages * CENTS_PER_IMAGE) / 100,
+    runs: progress.runs,
+  };
+}
