@@ -1,11 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { registerMigrateCommand } from './commands/migrate';
+import { registerRefreshCommand } from './commands/refresh';
+import { registerScheduleCommand } from './commands/schedule';
+import { registerSetupCommand } from './commands/setup';
 import { registerSimulatorCommand } from './commands/simulator';
 import { registerWorkerCommand } from './commands/worker';
 import { CliError, printError } from './context';
 
 /** Exit codes that mean something to scripts. */
-export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, partial: 4 } as const;
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -15,6 +18,9 @@ export function buildProgram(): Command {
     .exitOverride();
   registerWorkerCommand(program);
   registerMigrateCommand(program);
+  registerSetupCommand(program);
+  registerRefreshCommand(program);
+  registerScheduleCommand(program);
   registerSimulatorCommand(program);
   return program;
 }

@@ -1,0 +1,141 @@
+/** `catalog-assets refresh`: starts a catalog refresh, optionally waits with a live progress bar. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import cliProgress from 'cli-progress';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { RefreshResult, RefreshSelection } from '../../shared/refresh';
+import { connectClient } from '../../temporal/connection';
+import { refreshProgress, refreshResult, startRefresh } from '../../temporal/refresh';
+import { CliError, configOrExit } from '../context';
+
+function selection(value: string): RefreshSelection {
+  if (value === 'changed' || value === 'stale' || value === 'all') return value;
+  const skus = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (skus.length === 0) throw new InvalidArgumentError('use changed, stale, all, or a comma-separated list of SKUs');
+  return { skus };
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number >= 0');
+  return n;
+}
+
+export interface RefreshSummary {
+  catalogId: string;
+  workflowId: string;
+  planned: number;
+  skipped: number;
+  generated: number;
+  failed: number;
+  coalesced: number;
+  submissions: number;
+  imagesBilled: number;
+  costUsd: number;
+  dryRun: boolean;
+  estimatedImages: number;
+  estimatedCostUsd: number;
+  budgetExhausted: boolean;
+}
+
+export function summarize(workflowId: string, r: RefreshResult): RefreshSummary {
+  return {
+    catalogId: r.catalogId,
+    workflowId,
+    planned: r.planned,
+    skipped: r.skipped,
+    generated: r.generated,
+    failed: r.failed,
+    coalesced: r.coalesced,
+    submissions: r.submissions,
+    imagesBilled: r.imagesBilled,
+    costUsd: r.costUsd,
+    dryRun: r.dryRun,
+    estimatedImages: r.estimatedImages,
+    estimatedCostUsd: r.estimatedCostUsd,
+    budgetExhausted: r.budgetExhausted,
+  };
+}
+
+export function registerRefreshCommand(program: Command): void {
+  program
+    .command('refresh')
+    .description('Refresh a catalog: run the asset plan for its changed, stale, all or listed SKUs.')
+    .requiredOption('--catalog <id>', 'catalog id')
+    .addOption(new Option('--select <selection>', 'changed | stale | all | SKU,SKU,...').default('stale').argParser(selection))
+    .option('--dry-run', 'estimate what would be generated and its cost; call no paid API', false)
+    .option('--budget-usd <usd>', 'stop starting products past this spend', positive)
+    .option('--budget-images <n>', 'stop starting products past this many images', positive)
+    .option('--window <n>', 'product workflows in flight at once', (v) => parseInt(v, 10))
+    .option('--wait', 'wait for the run to end and print its result', false)
+    .option('--json', 'print machine-readable JSON (one object) instead of text', false)
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 done, 1 error, 2 bad usage, 3 bad configuration, 4 finished with failed products.
+Examples:
+  $ catalog-assets refresh --catalog acme --select changed --wait
+  $ catalog-assets refresh --catalog acme --select all --dry-run --wait --json
+  $ catalog-assets refresh --catalog acme --select SKU-1,SKU-2 --budget-usd 5 --wait`,
+    )
+    .action(
+      async (f: { catalog: string; select: RefreshSelection; dryRun: boolean; budgetUsd?: number; budgetImages?: number; window?: number; wait: boolean; json: boolean }) => {
+        const config = configOrExit();
+        const { client, connection } = await connectClient(config);
+        try {
+          const budget = f.budgetUsd !== undefined || f.budgetImages !== undefined ? { usd: f.budgetUsd, images: f.budgetImages } : undefined;
+          const { workflowId } = await startRefresh(client, config.temporal.taskQueuePrefix, {
+            catalogId: f.catalog,
+            selection: f.select,
+            dryRun: f.dryRun,
+            budget,
+            trigger: 'manual',
+            window: f.window,
+          });
+          const ui = `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+          if (!f.wait) {
+            process.stdout.write(f.json ? `${JSON.stringify({ catalogId: f.catalog, workflowId, ui })}\n` : `started ${workflowId}\n  ${ui}\n`);
+            return;
+          }
+          if (!f.json) process.stderr.write(`refresh ${workflowId}\n  ${ui}\n`);
+          const result = await waitWithProgress(client, workflowId, !f.json && process.stderr.isTTY === true);
+          const summary = summarize(workflowId, result);
+          if (f.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+          else {
+            process.stdout.write(
+              `${summary.dryRun ? 'dry run: ' : ''}${summary.planned} planned, ${summary.generated} ${summary.dryRun ? 'would generate' : 'generated'}, ` +
+                `${summary.skipped} unchanged, ${summary.failed} failed; ${summary.dryRun ? `~$${summary.estimatedCostUsd.toFixed(2)} estimated` : `$${summary.costUsd.toFixed(2)} spent`}` +
+                `${summary.budgetExhausted ? ' (budget reached)' : ''}\n`,
+            );
+          }
+          if (summary.failed > 0) throw new CliError(`${summary.failed} product(s) failed; see ${ui}`, 4);
+        } finally {
+          await connection.close();
+        }
+      },
+    );
+}
+
+async function waitWithProgress(client: Awaited<ReturnType<typeof connectClient>>['client'], workflowId: string, showBar: boolean): Promise<RefreshResult> {
+  const done = refreshResult(client, workflowId);
+  if (!showBar) return done;
+  const bar = new cliProgress.SingleBar(
+    { format: '  {bar} {value}/{total} SKUs | {generated} generated, {skipped} unchanged, {failed} failed | ${cost}', hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(1, 0, { generated: 0, skipped: 0, failed: 0, cost: '0.00' });
+  let finished = false;
+  void done.finally(() => (finished = true)).catch(() => undefined);
+  while (!finished) {
+    try {
+      const p = await refreshProgress(client, workflowId);
+      const settled = p.counts.generated + p.counts.skipped + p.counts.failed + p.counts.coalesced;
+      bar.setTotal(Math.max(1, p.counts.planned));
+      bar.update(settled, { generated: p.counts.generated, skipped: p.counts.skipped, failed: p.counts.failed, cost: (p.counts.costCents / 100).toFixed(2) });
+    } catch {
+      // Between runs (continue-as-new) a query may miss; the next one finds the new run.
+    }
+    await Promise.race([sleep(500), done.catch(() => undefined)]);
+  }
+  bar.stop();
+  return done;
+}
