@@ -85,7 +85,7 @@ export async function describeNightly(client: Client, catalogId: string): Promis
     scheduleId: d.scheduleId,
     paused: d.state.paused,
     note: d.state.note,
-    cron: (d.spec.calendars ?? []).map(calendarToCron),
+    cron: (d.spec.calendars ?? []).map((c) => calendarToCron(c as unknown as Record<string, unknown>)),
     timezone: d.spec.timezone,
     nextRuns: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
     recentRuns: d.info.recentActions.map((a) => ({
