@@ -3,14 +3,14 @@ import { createHash } from 'node:crypto';
 import { log } from '@temporalio/activity';
 import { getCatalog } from '../src/db/repositories/catalogs';
 import { getProduct } from '../src/db/repositories/products';
-import { getCurrentAsset, recordGeneratedAssets, recordSlotAttempt } from '../src/db/repositories/assets';
+import { decideReview, getCurrentAsset, recordGeneratedAssets, recordSlotAttempt, type ReviewDecision } from '../src/db/repositories/assets';
 import { failLedgerEntry, finishedAttempts } from '../src/db/repositories/jobs';
 import { inspectImage } from '../src/imaging';
 import { LIMITS } from '../src/provider/contract';
 import { CENTS_PER_IMAGE, FailureType, stepIdempotencyKey } from '../src/shared';
 import { DEFAULT_PLAN, planSchema, renderTemplate, slotDependencies, TemplateError, type ImageSource, type Plan, type Slot } from '../src/shared/plan';
 import type {
-  LoadedPlan, PreparedSlot, PrepareSlotInput, RecordedSlot, RecordSlotInput, SlotFailureInput, SourceRef,
+  LoadedPlan, PreparedSlot, PrepareSlotInput, RecordedSlot, RecordSlotInput, ReviewPolicy, SlotFailureInput, SourceRef,
 } from '../src/shared/steps';
 import { contentKey, type AssetExtension } from '../src/storage/keys';
 import type { ActivityDeps } from './deps';
@@ -32,6 +32,23 @@ export function fingerprintOf(value: unknown): string {
         ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
         : v;
   return createHash('sha256').update(JSON.stringify(canonical(value))).digest('hex');
+}
+
+/** A catalog's `review` setting: `{ required: true, timeoutHours?, onTimeout?, maxRejections? }`. */
+export function reviewPolicy(settings: Record<string, unknown>): ReviewPolicy | null {
+  const r = settings.review as { required?: unknown; timeoutHours?: unknown; timeoutSeconds?: unknown; onTimeout?: unknown; maxRejections?: unknown } | undefined;
+  if (!r || r.required !== true) return null;
+  const seconds =
+    typeof r.timeoutSeconds === 'number' && r.timeoutSeconds > 0
+      ? r.timeoutSeconds
+      : typeof r.timeoutHours === 'number' && r.timeoutHours > 0
+        ? r.timeoutHours * 3600
+        : 48 * 3600;
+  return {
+    timeoutSeconds: Math.round(seconds),
+    onTimeout: r.onTimeout === 'approve' ? 'approve' : 'keep',
+    maxRejections: typeof r.maxRejections === 'number' && r.maxRejections >= 0 ? Math.floor(r.maxRejections) : 2,
+  };
 }
 
 export function createCatalogActivities(deps: ActivityDeps) {
@@ -90,7 +107,12 @@ export function createCatalogActivities(deps: ActivityDeps) {
     const refs: SourceRef[] = [];
     for (const source of sources) {
       if ('slot' in source) {
-        const dep = input.dependencies[source.slot];
+        let dep = input.dependencies[source.slot];
+        if (!dep) {
+          // The referenced slot kept its published asset this run (e.g. a review kept the previous version).
+          const current = await getCurrentAsset(db, input.catalogId, input.sku, source.slot);
+          if (current) dep = { assetId: current.id, storageKey: current.storage_key, checksum: current.checksum };
+        }
         if (!dep) throw fail(FailureType.invalidProductData, `slot ${slot.name} needs the output of slot ${source.slot}, which has none`);
         refs.push({ storageKey: dep.storageKey, sha256: dep.checksum, contentType: contentTypeOfKey(dep.storageKey) });
       } else if ('attribute' in source) {
@@ -125,8 +147,9 @@ export function createCatalogActivities(deps: ActivityDeps) {
 
   return {
     async loadPlan(input: { catalogId: string; sku: string }): Promise<LoadedPlan> {
-      const [{ plan }, product] = await Promise.all([planFor(input.catalogId), getProduct(db, input.catalogId, input.sku)]);
+      const [{ plan, settings }, product] = await Promise.all([planFor(input.catalogId), getProduct(db, input.catalogId, input.sku)]);
       return {
+        review: reviewPolicy(settings),
         planVersion: plan.version,
         productName: product?.name ?? input.sku,
         attributesFingerprint: product?.attributes_fingerprint ?? '',
@@ -157,7 +180,7 @@ export function createCatalogActivities(deps: ActivityDeps) {
       const sources = await resolveSources(slot, input, attributes, settings);
       const request = {
         operation: slot.kind,
-        prompt,
+        prompt: input.reviewNote ? `${prompt} Reviewer's note, to apply: ${input.reviewNote.trim().slice(0, 500)}` : prompt,
         imageSize: slot.imageSize,
         quality: slot.quality,
         outputFormat: slot.outputFormat,
@@ -176,7 +199,7 @@ export function createCatalogActivities(deps: ActivityDeps) {
         sources: sources.map((s) => s.sha256),
       });
       const current = await getCurrentAsset(db, input.catalogId, input.sku, input.slot);
-      if (current && current.fingerprint === fingerprint && !input.force) {
+      if (current && current.fingerprint === fingerprint && !input.force && !input.reviewNote) {
         if (!input.dryRun) await recordSlotAttempt(db, { ...input, outcome: 'skipped', fingerprint });
         log.info('slot unchanged: skipped', { sku: input.sku, slot: input.slot });
         return { action: 'skip', fingerprint, asset: { assetId: current.id, storageKey: current.storage_key, checksum: current.checksum } };
@@ -189,6 +212,10 @@ export function createCatalogActivities(deps: ActivityDeps) {
     async recordSlot(input: RecordSlotInput): Promise<RecordedSlot> {
       const recorded = await recordGeneratedAssets(db, { ...input, centsPerImage: CENTS_PER_IMAGE });
       return { assetId: recorded.assetId, version: recorded.version, storageKey: recorded.storageKey, checksum: recorded.checksum };
+    },
+
+    async decideReview(input: { catalogId: string; sku: string; slot: string; assetId: string; decision: ReviewDecision; note?: string; actor: string }) {
+      return decideReview(db, input);
     },
 
     async recordSlotFailure(input: SlotFailureInput): Promise<void> {

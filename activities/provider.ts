@@ -32,6 +32,7 @@ export function createProviderActivities(deps: ActivityDeps) {
      */
     async submitJob(input: SubmitInput): Promise<SubmitOutput> {
       const info = Context.current().info;
+      const runId = info.workflowExecution?.runId ?? 'unknown';
       const { request } = input;
       const entry = await openLedgerEntry(db, {
         idempotencyKey: input.idempotencyKey,
@@ -39,15 +40,19 @@ export function createProviderActivities(deps: ActivityDeps) {
         sku: input.sku,
         slot: input.slot,
         workflowId: input.workflowId,
-        runId: info.workflowExecution?.runId ?? 'unknown',
+        runId,
         operation: request.operation,
         model: deps.model,
         fingerprint: input.fingerprint,
         imagesRequested: request.numImages,
       });
+      // `replayed` tells the workflow whether this run paid for the job: a job first submitted by an
+      // earlier attempt of this same run (an ambiguous submit, or a crash after the provider answered)
+      // is this run's submission; only a job adopted from another run's unfinished step is not.
+      const adopted = entry.run_id !== runId;
       if (entry.provider_job_id) {
         log.info('submit: job already known from the ledger, not sent again', { jobId: entry.provider_job_id });
-        return { jobId: entry.provider_job_id, replayed: true };
+        return { jobId: entry.provider_job_id, replayed: adopted };
       }
       if (entry.status === 'failed') {
         throw fail(FailureType.jobFailed, `step ${input.idempotencyKey} already failed: ${entry.error_message ?? entry.error_code ?? 'unknown reason'}`);
@@ -70,7 +75,7 @@ export function createProviderActivities(deps: ActivityDeps) {
               ? await deps.provider.edit({ ...common, imageUrl: refs[0]! }, opts)
               : await deps.provider.compose({ ...common, imageUrls: refs }, opts);
         await markSubmitted(db, input.idempotencyKey, result.jobId);
-        return { jobId: result.jobId, replayed: result.replayed };
+        return { jobId: result.jobId, replayed: result.replayed && adopted };
       } catch (err) {
         if (isProviderError(err)) {
           if (err.sent === 'maybe') {

@@ -9,6 +9,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  condition,
   continueAsNew,
   defineQuery,
   defineSignal,
@@ -30,17 +31,24 @@ import {
   productWorkflowInputSchema,
   type AssetRef,
   type PlanSlotSummary,
+  type PreparedSlot,
   type ProductWorkflowInput,
+  type ReviewDecisionSignal,
   type SlotOutcome,
 } from '../src/shared/steps';
 
-export type SlotPhase = 'waiting' | 'preparing' | 'submitting' | 'generating' | 'materializing' | 'recording' | 'done';
+export type SlotPhase = 'waiting' | 'preparing' | 'submitting' | 'generating' | 'materializing' | 'recording' | 'awaiting_review' | 'done';
 
 export interface SlotStatus {
   phase: SlotPhase;
   fingerprint?: string;
   jobId?: string;
   outcome?: SlotOutcome;
+  /** While awaiting review: the stored asset an operator approves or rejects. */
+  pendingAssetId?: string;
+  pendingVersion?: number;
+  rejections?: number;
+  reviewDeadline?: string;
 }
 
 export interface ProductRunStatus {
@@ -69,6 +77,8 @@ export interface ProductChanged {
 
 export const productStatusQuery = defineQuery<ProductRunStatus>('status');
 export const productChangedSignal = defineSignal<[ProductChanged]>('productChanged');
+/** An operator's review decision (CLI, HTTP service, or Temporal UI's signal dialog). */
+export const reviewSignal = defineSignal<[ReviewDecisionSignal]>('review');
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
 
@@ -110,6 +120,13 @@ const MATERIALIZE_OPTIONS: ActivityOptions = {
   },
 };
 
+/** What the catch block of a slot needs to record a failure against the right ledger row. */
+interface SlotTrack {
+  fingerprint?: string;
+  idempotencyKey?: string;
+  jobId?: string;
+}
+
 interface SlotFailure {
   errorType: string;
   message: string;
@@ -143,6 +160,11 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
     changes += 1;
     latestTrigger = signal.trigger;
   });
+  const decisions = new Map<string, ReviewDecisionSignal>();
+  setHandler(reviewSignal, (d) => {
+    // Only a slot that is waiting takes a decision; anything else would be applied to a later asset.
+    if (status.slots[d.slot]?.phase === 'awaiting_review' && (d.decision === 'approve' || d.decision === 'reject')) decisions.set(d.slot, d);
+  });
   // Signals buffered before the handler existed (the trigger of signalWithStart) are delivered by
   // setHandler synchronously: they describe the data this run is about to read, not a newer change.
   const changesSeenAtStart = changes;
@@ -173,9 +195,46 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
   const running = new Map<string, Promise<SlotOutcome>>();
   const assets = new Map<string, AssetRef>();
   let submissions = 0;
+  /** Every image billed in this run, regenerations after a review rejection included. */
+  let imagesBilledTotal = 0;
 
   const sku = input.sku;
   const base = { catalogId: input.catalogId, sku, workflowId: info.workflowId };
+
+  /** Submit, await, materialize, record: one paid generation of a slot. */
+  async function generate(slot: PlanSlotSummary, prepared: Extract<PreparedSlot, { action: 'generate' }>, state: SlotStatus, track: SlotTrack) {
+    const { fingerprint, idempotencyKey } = prepared;
+    track.idempotencyKey = idempotencyKey;
+    // Once a job id is known, this run never submits for this generation again.
+    state.phase = 'submitting';
+    const submitted = await provider.submitJob.executeWithOptions({ summary: `${slot.kind} ${slot.name} for SKU ${sku}` }, [
+      { ...base, slot: slot.name, fingerprint, idempotencyKey, request: prepared.request },
+    ]);
+    const jobId = submitted.jobId;
+    state.jobId = jobId;
+    track.jobId = jobId;
+    if (!submitted.replayed) submissions += 1;
+
+    state.phase = 'generating';
+    const done = await poller.awaitJob.executeWithOptions({ summary: `await ${slot.name} job ${jobId}` }, [
+      { idempotencyKey, jobId, imagesRequested: prepared.request.numImages },
+    ]);
+    if (done.outputs.length < prepared.request.numImages) {
+      log.warn('job delivered fewer images than requested', { slot: slot.name, delivered: done.outputs.length, outcomes: done.imageOutcomes });
+    }
+    imagesBilledTotal += done.imagesBilled;
+
+    state.phase = 'materializing';
+    const outputs = await imaging.materializeOutputs.executeWithOptions({ summary: `variants of ${slot.name} for SKU ${sku}` }, [
+      { idempotencyKey, outputs: done.outputs },
+    ]);
+
+    state.phase = 'recording';
+    const recorded = await db.recordSlot.executeWithOptions({ summary: `record ${slot.name} for SKU ${sku}` }, [
+      { ...base, slot: slot.name, fingerprint, prompt: prepared.request.prompt, idempotencyKey, outputs, imagesBilled: done.imagesBilled, publish: !plan.review },
+    ]);
+    return { recorded, done, jobId, imagesBilled: done.imagesBilled };
+  }
 
   async function runSlot(slot: PlanSlotSummary): Promise<SlotOutcome> {
     const state: SlotStatus = { phase: 'waiting' };
@@ -193,48 +252,58 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
       if (asset) dependencies[d] = asset;
     }
 
-    let fingerprint: string | undefined;
-    let idempotencyKey: string | undefined;
-    let jobId: string | undefined;
+    const track: SlotTrack = {};
     try {
       state.phase = 'preparing';
       const prepared = await db.prepareSlot.executeWithOptions({ summary: `fingerprint ${slot.name} for SKU ${sku}` }, [
         { ...base, slot: slot.name, force: input.force, dependencies },
       ]);
-      fingerprint = prepared.fingerprint;
-      state.fingerprint = fingerprint;
+      track.fingerprint = prepared.fingerprint;
+      state.fingerprint = prepared.fingerprint;
       if (prepared.action === 'skip') {
         assets.set(slot.name, prepared.asset);
         return finish(state, { slot: slot.name, outcome: 'skipped', assetId: prepared.asset.assetId });
       }
-      idempotencyKey = prepared.idempotencyKey;
-
-      // Once a job id is known, this run never submits for the slot again.
-      state.phase = 'submitting';
-      const submitted = await provider.submitJob.executeWithOptions({ summary: `${slot.kind} ${slot.name} for SKU ${sku}` }, [
-        { ...base, slot: slot.name, fingerprint, idempotencyKey, request: prepared.request },
-      ]);
-      jobId = submitted.jobId;
-      state.jobId = jobId;
-      if (!submitted.replayed) submissions += 1;
-
-      state.phase = 'generating';
-      const done = await poller.awaitJob.executeWithOptions({ summary: `await ${slot.name} job ${jobId}` }, [
-        { idempotencyKey, jobId, imagesRequested: prepared.request.numImages },
-      ]);
-      if (done.outputs.length < prepared.request.numImages) {
-        log.warn('job delivered fewer images than requested', { slot: slot.name, delivered: done.outputs.length, outcomes: done.imageOutcomes });
+      let generation = await generate(slot, prepared, state, track);
+      let rejections = 0;
+      while (plan.review) {
+        // Review before publish: the asset is stored and visible, the mapping waits for a decision.
+        state.phase = 'awaiting_review';
+        state.pendingAssetId = generation.recorded.assetId;
+        state.pendingVersion = generation.recorded.version;
+        state.rejections = rejections;
+        state.reviewDeadline = new Date(Date.now() + plan.review.timeoutSeconds * 1000).toISOString();
+        setCurrentDetails(describeProgress());
+        const decided = await condition(() => decisions.has(slot.name), plan.review.timeoutSeconds * 1000);
+        const d = decisions.get(slot.name);
+        decisions.delete(slot.name);
+        const base2 = { ...base, slot: slot.name, assetId: generation.recorded.assetId };
+        if (!decided || !d) {
+          const decision = plan.review.onTimeout === 'approve' ? 'timeout-approve' : 'timeout-keep';
+          await db.decideReview.executeWithOptions({ summary: `review of ${slot.name} timed out: ${decision}` }, [{ ...base2, decision, actor: 'timeout' }]);
+          if (decision === 'timeout-keep') return finish(state, { slot: slot.name, outcome: 'kept', rejectedAssetId: generation.recorded.assetId, reason: 'no review decision in time' });
+          break;
+        }
+        const actor = d.by?.trim() || 'operator';
+        if (d.decision === 'approve') {
+          await db.decideReview.executeWithOptions({ summary: `${actor} approved ${slot.name}` }, [{ ...base2, decision: 'approve', note: d.note, actor }]);
+          break;
+        }
+        await db.decideReview.executeWithOptions({ summary: `${actor} rejected ${slot.name}` }, [{ ...base2, decision: 'reject', note: d.note, actor }]);
+        rejections += 1;
+        if (!d.note || rejections > plan.review.maxRejections) {
+          return finish(state, { slot: slot.name, outcome: 'kept', rejectedAssetId: generation.recorded.assetId, reason: `rejected by ${actor}${d.note ? `: ${d.note}` : ''}` });
+        }
+        // Reject with a note: regenerate the slot with the note added to the prompt.
+        state.phase = 'preparing';
+        const again = await db.prepareSlot.executeWithOptions({ summary: `regenerate ${slot.name} for SKU ${sku} after review` }, [
+          { ...base, slot: slot.name, force: true, dependencies, reviewNote: d.note },
+        ]);
+        if (again.action === 'skip') break;
+        generation = await generate(slot, again, state, track);
       }
-
-      state.phase = 'materializing';
-      const outputs = await imaging.materializeOutputs.executeWithOptions({ summary: `variants of ${slot.name} for SKU ${sku}` }, [
-        { idempotencyKey, outputs: done.outputs },
-      ]);
-
-      state.phase = 'recording';
-      const recorded = await db.recordSlot.executeWithOptions({ summary: `record ${slot.name} v-next for SKU ${sku}` }, [
-        { ...base, slot: slot.name, fingerprint, prompt: prepared.request.prompt, idempotencyKey, outputs, imagesBilled: done.imagesBilled },
-      ]);
+      const { recorded } = generation;
+      const jobId = generation.jobId;
       assets.set(slot.name, { assetId: recorded.assetId, storageKey: recorded.storageKey, checksum: recorded.checksum });
       return finish(state, {
         slot: slot.name,
@@ -242,17 +311,17 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
         assetId: recorded.assetId,
         version: recorded.version,
         jobId,
-        imagesBilled: done.imagesBilled,
-        costCents: done.imagesBilled * CENTS_PER_IMAGE,
+        imagesBilled: generation.imagesBilled,
+        costCents: generation.imagesBilled * CENTS_PER_IMAGE,
       });
     } catch (err) {
       if (isCancellation(err)) throw err;
       const failure = describeFailure(err);
       log.warn('slot failed', { slot: slot.name, ...failure });
       await db.recordSlotFailure.executeWithOptions({ summary: `record ${slot.name} failure for SKU ${sku}` }, [
-        { ...base, slot: slot.name, fingerprint, idempotencyKey, ...failure },
+        { ...base, slot: slot.name, fingerprint: track.fingerprint, idempotencyKey: track.idempotencyKey, ...failure },
       ]);
-      return finish(state, { slot: slot.name, outcome: 'failed', ...failure, jobId });
+      return finish(state, { slot: slot.name, outcome: 'failed', ...failure, jobId: track.jobId });
     }
   }
 
@@ -279,7 +348,7 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
 
   const failed = outcomes.filter((o): o is Extract<SlotOutcome, { outcome: 'failed' }> => o.outcome === 'failed');
   const generated = outcomes.filter((o): o is Extract<SlotOutcome, { outcome: 'generated' }> => o.outcome === 'generated');
-  const imagesBilled = generated.reduce((n, o) => n + o.imagesBilled, 0);
+  const imagesBilled = imagesBilledTotal;
   const result: ProductWorkflowResult = {
     catalogId: input.catalogId,
     sku,

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerMigrateCommand } from './commands/migrate';
 import { registerRefreshCommand } from './commands/refresh';
+import { registerReviewCommand } from './commands/review';
 import { registerScheduleCommand } from './commands/schedule';
 import { registerSetupCommand } from './commands/setup';
 import { registerSimulatorCommand } from './commands/simulator';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerSetupCommand(program);
   registerRefreshCommand(program);
   registerScheduleCommand(program);
+  registerReviewCommand(program);
   registerSimulatorCommand(program);
   return program;
 }

@@ -50,6 +50,20 @@ export interface RefreshRunsTable {
   finished_at: Timestamp | null;
 }
 
+export type WebhookEventOutcome = 'applied' | 'unchanged' | 'stale' | 'superseded';
+
+/** PIM webhook events seen per catalog (de-duplication, and triggers still to start). */
+export interface WebhookEventsTable {
+  catalog_id: string;
+  event_id: string;
+  action: string;
+  sku: string;
+  event_datetime: Timestamp;
+  outcome: WebhookEventOutcome;
+  trigger_pending: ColumnType<boolean, boolean | undefined, boolean>;
+  received_at: Generated<Date>;
+}
+
 export interface GenerationJobsTable {
   id: Generated<string>;
   idempotency_key: string;
@@ -131,6 +145,18 @@ export interface SlotAttemptsTable {
   attempted_at: Timestamp;
 }
 
+export interface ReviewDecisionsTable {
+  id: Generated<string>;
+  catalog_id: string;
+  sku: string;
+  slot: string;
+  asset_id: BigId;
+  decision: 'approve' | 'reject' | 'timeout-approve' | 'timeout-keep';
+  note: string | null;
+  actor: string;
+  decided_at: Generated<Date>;
+}
+
 export interface Database {
   catalogs: CatalogsTable;
   products: ProductsTable;
@@ -140,6 +166,8 @@ export interface Database {
   current_assets: CurrentAssetsTable;
   slot_attempts: SlotAttemptsTable;
   refresh_runs: RefreshRunsTable;
+  review_decisions: ReviewDecisionsTable;
+  webhook_events: WebhookEventsTable;
 }
 
 export type Catalog = Selectable<CatalogsTable>;

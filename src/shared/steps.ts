@@ -26,7 +26,25 @@ export interface PlanSlotSummary {
   dependsOn: string[];
 }
 
+/** Per-catalog review before publish: new assets wait for an operator's decision. */
+export interface ReviewPolicy {
+  timeoutSeconds: number;
+  /** What happens when nobody decides in time. */
+  onTimeout: 'approve' | 'keep';
+  /** Rejections with a note that regenerate the slot, at most. */
+  maxRejections: number;
+}
+
+export interface ReviewDecisionSignal {
+  slot: string;
+  decision: 'approve' | 'reject';
+  note?: string;
+  /** Who decided (an operator's name or email). */
+  by?: string;
+}
+
 export interface LoadedPlan {
+  review: ReviewPolicy | null;
   planVersion: number;
   productName: string;
   /** The snapshot's attribute fingerprint this run reads: marked settled when the run succeeds. */
@@ -71,6 +89,8 @@ export interface PrepareSlotInput {
   force: boolean;
   /** Estimate only: record nothing. */
   dryRun?: boolean;
+  /** A reviewer's note from a rejection: added to the prompt (not to the fingerprint). */
+  reviewNote?: string;
   /** Outputs of the slots this one references, by slot name. */
   dependencies: Record<string, AssetRef>;
 }
@@ -148,6 +168,8 @@ export interface RecordSlotInput {
   idempotencyKey: string;
   outputs: MaterializedOutput[];
   imagesBilled: number;
+  /** False while the catalog requires review: the asset is stored pending, the mapping stays. */
+  publish?: boolean;
 }
 
 export interface RecordedSlot extends AssetRef {
@@ -168,6 +190,8 @@ export interface SlotFailureInput {
 export type SlotOutcome =
   | { slot: string; outcome: 'generated'; assetId: string; version: number; jobId: string; imagesBilled: number; costCents: number }
   | { slot: string; outcome: 'skipped'; assetId: string }
+  /** Review kept the previous version (rejected, or no decision in time with the `keep` default). */
+  | { slot: string; outcome: 'kept'; rejectedAssetId: string; reason: string }
   | { slot: string; outcome: 'failed'; errorType: string; message: string; jobId?: string }
   | { slot: string; outcome: 'disabled' };
 

@@ -40,6 +40,8 @@ export interface RecordAssetsInput {
   outputs: OutputRecord[];
   imagesBilled: number;
   centsPerImage: number;
+  /** False when the catalog requires review: the asset waits as pending_review, the mapping stays. */
+  publish?: boolean;
 }
 
 export interface RecordedAsset {
@@ -130,7 +132,16 @@ export async function recordGeneratedAssets(db: Kysely<Database>, input: RecordA
     }
 
     const primary = recorded[0]!;
-    await setCurrent(trx, input.catalogId, input.sku, input.slot, primary.assetId);
+    if (input.publish === false) {
+      await trx
+        .updateTable('assets')
+        .set({ status: 'pending_review', updated_at: sql<Date>`now()` })
+        .where('id', 'in', recorded.map((r) => r.assetId))
+        .where('status', '=', 'superseded')
+        .execute();
+    } else {
+      await setCurrent(trx, input.catalogId, input.sku, input.slot, primary.assetId);
+    }
 
     await trx
       .updateTable('generation_jobs')
@@ -284,4 +295,44 @@ export async function rollbackSlot(db: Kysely<Database>, catalogId: string, sku:
     await setCurrent(trx, catalogId, sku, slot, previous.id);
     return { from: current.version, to: previous.version };
   });
+}
+
+export type ReviewDecision = 'approve' | 'reject' | 'timeout-approve' | 'timeout-keep';
+
+/**
+ * Records a review decision on a pending asset, and applies it in the same transaction: an approval
+ * moves the SKU's mapping to the asset; anything else marks it rejected and keeps the current one.
+ * Idempotent: a second call for the same asset changes nothing.
+ */
+export async function decideReview(
+  db: Kysely<Database>,
+  d: { catalogId: string; sku: string; slot: string; assetId: string; decision: ReviewDecision; note?: string | null; actor: string },
+): Promise<{ applied: boolean }> {
+  return db.transaction().execute(async (trx) => {
+    await slotLock(d.catalogId, d.sku, d.slot).execute(trx);
+    const inserted = await trx
+      .insertInto('review_decisions')
+      .values({ catalog_id: d.catalogId, sku: d.sku, slot: d.slot, asset_id: d.assetId, decision: d.decision, note: d.note ?? null, actor: d.actor })
+      .onConflict((oc) => oc.column('asset_id').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!inserted) return { applied: false };
+    if (d.decision === 'approve' || d.decision === 'timeout-approve') {
+      await setCurrent(trx, d.catalogId, d.sku, d.slot, d.assetId);
+    } else {
+      await trx.updateTable('assets').set({ status: 'rejected', updated_at: sql<Date>`now()` }).where('id', '=', d.assetId).execute();
+    }
+    return { applied: true };
+  });
+}
+
+export async function listReviewDecisions(db: Db, catalogId: string, sku: string) {
+  return db
+    .selectFrom('review_decisions')
+    .select(['slot', 'asset_id', 'decision', 'note', 'actor', 'decided_at'])
+    .where('catalog_id', '=', catalogId)
+    .where('sku', '=', sku)
+    .orderBy('decided_at')
+    .orderBy('id')
+    .execute();
 }

@@ -1,0 +1,48 @@
+/** `catalog-assets review approve|reject`: an operator's decision on a slot waiting for review. */
+import type { Command } from 'commander';
+import { productWorkflowId } from '../../shared/ids';
+import type { ReviewDecisionSignal } from '../../shared/steps';
+import { connectClient } from '../../temporal/connection';
+import { CliError, configOrExit } from '../context';
+
+export async function sendReviewDecision(
+  client: Awaited<ReturnType<typeof connectClient>>['client'],
+  catalogId: string,
+  sku: string,
+  decision: ReviewDecisionSignal,
+): Promise<{ workflowId: string }> {
+  const workflowId = productWorkflowId(catalogId, sku);
+  const handle = client.workflow.getHandle(workflowId);
+  const status = await handle.query<{ slots: Record<string, { phase: string }> }>('status').catch(() => undefined);
+  if (!status) throw new CliError(`no running asset plan for SKU ${sku} in catalog ${catalogId}`, 1);
+  if (status.slots[decision.slot]?.phase !== 'awaiting_review') {
+    throw new CliError(`slot ${decision.slot} of SKU ${sku} is not waiting for review (phase: ${status.slots[decision.slot]?.phase ?? 'none'})`, 1);
+  }
+  await handle.signal('review', decision);
+  return { workflowId };
+}
+
+export function registerReviewCommand(program: Command): void {
+  const review = program.command('review').description('Approve or reject new assets of catalogs that require review before publish.');
+  for (const verb of ['approve', 'reject'] as const) {
+    review
+      .command(verb)
+      .description(verb === 'approve' ? 'Publish the asset waiting for review.' : 'Reject it; with --note the slot is regenerated with the note added to its prompt.')
+      .requiredOption('--catalog <id>', 'catalog id')
+      .requiredOption('--sku <sku>', 'SKU')
+      .requiredOption('--slot <slot>', 'slot (hero, label, lifestyle...)')
+      .option('--note <text>', 'what to change (reject)')
+      .option('--by <name>', 'who decides (recorded)', process.env.USER ?? 'operator')
+      .addHelpText('after', `\nExample:\n  $ catalog-assets review ${verb} --catalog acme --sku ABC-123 --slot hero${verb === 'reject' ? ' --note "darker background"' : ''} --by alice`)
+      .action(async (f: { catalog: string; sku: string; slot: string; note?: string; by: string }) => {
+        const config = configOrExit();
+        const { client, connection } = await connectClient(config);
+        try {
+          const { workflowId } = await sendReviewDecision(client, f.catalog, f.sku, { slot: f.slot, decision: verb, note: f.note, by: f.by });
+          process.stdout.write(`${verb === 'approve' ? 'approved' : 'rejected'} ${f.slot} of ${f.sku} (${workflowId})\n`);
+        } finally {
+          await connection.close();
+        }
+      });
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * A catalog at a glance, for `GET /catalogs/:id/status`: the snapshot's products by status, the
+ * current SKU-to-asset mapping, the last attempt per slot, the paid-jobs ledger and the webhook inbox.
+ * A handful of aggregate queries, run side by side.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../schema';
+import { ledgerTotals } from './jobs';
+
+export interface CatalogStatus {
+  catalogId: string;
+  name: string;
+  products: {
+    total: number;
+    active: number;
+    removed: number;
+    /** Active products whose data changed since their assets were last generated (or never generated). */
+    changedSinceGenerated: number;
+  };
+  assets: { current: number; retired: number; pendingReview: number };
+  /** The last attempt of each SKU's slots. */
+  lastAttempts: { generated: number; skipped: number; failed: number };
+  recentFailures: Array<{ sku: string; slot: string; errorType: string | null; message: string | null; at: string }>;
+  ledger: {
+    jobs: number;
+    byStatus: Record<string, number>;
+    imagesBilled: number;
+    costCents: number;
+    costUsd: number;
+    submitAttempts: number;
+  };
+  webhooks: { lastReceivedAt: string | null; pendingTriggers: number };
+}
+
+const n = (v: string | number | bigint | null | undefined) => Number(v ?? 0);
+
+export async function catalogStatus(db: Kysely<Database>, catalogId: string): Promise<CatalogStatus | undefined> {
+  const catalog = await db.selectFrom('catalogs').select(['id', 'name']).where('id', '=', catalogId).executeTakeFirst();
+  if (!catalog) return undefined;
+
+  const [products, assets, attempts, failures, jobs, totals, webhooks] = await Promise.all([
+    db
+      .selectFrom('products')
+      .select([
+        sql<string>`count(*)`.as('total'),
+        sql<string>`count(*) filter (where status = 'active')`.as('active'),
+        sql<string>`count(*) filter (where status = 'removed')`.as('removed'),
+        sql<string>`count(*) filter (where status = 'active' and settled_fingerprint is distinct from attributes_fingerprint)`.as('changed'),
+      ])
+      .where('catalog_id', '=', catalogId)
+      .executeTakeFirstOrThrow(),
+    db
+      .selectFrom('current_assets as c')
+      .innerJoin('assets as a', 'a.id', 'c.asset_id')
+      .select(['a.status', sql<string>`count(*)`.as('n')])
+      .where('c.catalog_id', '=', catalogId)
+      .groupBy('a.status')
+      .execute(),
+    db
+      .selectFrom('slot_attempts')
+      .select(['outcome', sql<string>`count(*)`.as('n')])
+      .where('catalog_id', '=', catalogId)
+      .groupBy('outcome')
+      .execute(),
+    db
+      .selectFrom('slot_attempts')
+      .select(['sku', 'slot', 'error_type', 'error_message', 'attempted_at'])
+      .where('catalog_id', '=', catalogId)
+      .where('outcome', '=', 'failed')
+      .orderBy('attempted_at', 'desc')
+      .limit(10)
+      .execute(),
+    db
+      .selectFrom('generation_jobs')
+      .select(['status', sql<string>`count(*)`.as('n')])
+      .where('catalog_id', '=', catalogId)
+      .groupBy('status')
+      .execute(),
+    ledgerTotals(db, { catalogId }),
+    db
+      .selectFrom('webhook_events')
+      .select([sql<Date | null>`max(received_at)`.as('last'), sql<string>`count(*) filter (where trigger_pending)`.as('pending')])
+      .where('catalog_id', '=', catalogId)
+      .executeTakeFirstOrThrow(),
+  ]);
+
+  const sumWhere = <R extends { n: string }>(rows: R[], pick: (r: R) => boolean) => rows.filter(pick).reduce((s, r) => s + n(r.n), 0);
+  const byAssetStatus = (status: string) => sumWhere(assets, (r) => r.status === status);
+  const byOutcome = (outcome: string) => sumWhere(attempts, (r) => r.outcome === outcome);
+
+  return {
+    catalogId: catalog.id,
+    name: catalog.name,
+    products: { total: n(products.total), active: n(products.active), removed: n(products.removed), changedSinceGenerated: n(products.changed) },
+    assets: { current: byAssetStatus('current'), retired: byAssetStatus('retired'), pendingReview: byAssetStatus('pending_review') },
+    lastAttempts: { generated: byOutcome('generated'), skipped: byOutcome('skipped'), failed: byOutcome('failed') },
+    recentFailures: failures.map((f) => ({
+      sku: f.sku,
+      slot: f.slot,
+      errorType: f.error_type,
+      message: f.error_message,
+      at: new Date(f.attempted_at).toISOString(),
+    })),
+    ledger: {
+      jobs: totals.jobs,
+      byStatus: Object.fromEntries(jobs.map((j) => [j.status, n(j.n)])),
+      imagesBilled: totals.imagesBilled,
+      costCents: totals.costCents,
+      costUsd: totals.costCents / 100,
+      submitAttempts: totals.submitAttempts,
+    },
+    webhooks: { lastReceivedAt: webhooks.last ? new Date(webhooks.last).toISOString() : null, pendingTriggers: n(webhooks.pending) },
+  };
+}
