@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, KNOWN_ENV_VARS, loadConfig } from '../../src/config';
+import { redact, registerSecret } from '../../src/config/redact';
+
+describe('configuration', () => {
+  it('has embedded defaults: no configuration is needed to start', () => {
+    const c = loadConfig({});
+    expect(c.imarouter.kind).toBe('simulator');
+    expect(c.imarouter.baseUrl).toBe('http://127.0.0.1:8790');
+    expect(c.temporal.address).toBe('127.0.0.1:7233');
+    expect(c.storage.kind).toBe('local');
+  });
+
+  it('fails at start with a message naming the malformed variable and the reason', () => {
+    expect(() => loadConfig({ HTTP_PORT: 'eighty' })).toThrow(ConfigError);
+    expect(() => loadConfig({ HTTP_PORT: 'eighty' })).toThrow(/HTTP_PORT: /);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL: must be a postgres:\/\/ URL/);
+    expect(() => loadConfig({ REFERENCE_MODE: 'ftp' })).toThrow(/REFERENCE_MODE/);
+    expect(() => loadConfig({ PROVIDER_RATE_LIMIT_PER_SECOND: '-1' })).toThrow(/PROVIDER_RATE_LIMIT_PER_SECOND/);
+  });
+
+  it('requires the real API base URL with a real key, and then uses the real API', () => {
+    expect(() => loadConfig({ IMAROUTER_API_KEY: 'ir-live-0123456789' })).toThrow(/IMAROUTER_BASE_URL: required when IMAROUTER_API_KEY is set/);
+    const c = loadConfig({ IMAROUTER_API_KEY: 'ir-live-0123456789', IMAROUTER_BASE_URL: 'https://api.example.test' });
+    expect(c.imarouter).toMatchObject({ kind: 'real', baseUrl: 'https://api.example.test', model: 'seedream-4.5' });
+  });
+
+  it('never echoes a secret in its own error message', () => {
+    try {
+      loadConfig({ IMAROUTER_API_KEY: 'short', SERVICE_TOKEN: 'tiny' });
+      expect.unreachable('loadConfig accepted a bad configuration');
+    } catch (err) {
+      expect(String(err)).toMatch(/IMAROUTER_API_KEY: looks too short/);
+      expect(String(err)).not.toContain('short"');
+      expect(String(err)).not.toContain('tiny');
+    }
+  });
+
+  it('redacts registered secrets and bearer tokens from any text', () => {
+    loadConfig({ IMAROUTER_API_KEY: 'ir-live-secret-abcdef', IMAROUTER_BASE_URL: 'https://api.example.test' });
+    expect(redact('failed with key ir-live-secret-abcdef at https://x')).toBe('failed with key [REDACTED] at https://x');
+    expect(redact('Authorization: Bearer abc.def-ghi')).toBe('Authorization: Bearer [REDACTED]');
+    registerSecret('xy'); // too short to redact safely
+    expect(redact('xylophone')).toBe('xylophone');
+  });
+
+  it('documents every variable it reads in the README configuration table', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const missing = KNOWN_ENV_VARS.filter((name) => !readme.includes(`| \`${name}\``));
+    expect(missing).toEqual([]);
+  });
+});
