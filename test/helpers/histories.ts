@@ -1,0 +1,25 @@
+/**
+ * Recorded workflow histories as JSON fixtures. The files are protobufjs's plain-object form of
+ * temporal.api.history.v1.History (camelCase fields; int64, enums and bytes as strings), written and
+ * read with @temporalio/proto's own generated codec.
+ *
+ * Why not the SDK's historyToJSON/historyFromJSON (the Temporal CLI/UI format)? In this install npm
+ * keeps separate copies of protobufjs 8 under @temporalio/common and @temporalio/proto (protobufjs 7
+ * sits at the root for @grpc/proto-loader), so those helpers fail their `instanceof Type` check with
+ * "type must be a Type". Passing Worker.runReplayHistory a decoded History sidesteps them.
+ */
+import proto from '@temporalio/proto';
+
+const { History } = proto.temporal.api.history.v1;
+export type History = proto.temporal.api.history.v1.IHistory;
+
+export function historyToFixture(history: History): Record<string, unknown> {
+  return History.toObject(History.fromObject(history), { longs: String, enums: String, bytes: String });
+}
+
+export function historyFromFixture(json: unknown): proto.temporal.api.history.v1.History {
+  if (typeof json !== 'object' || json === null || !Array.isArray((json as { events?: unknown }).events)) {
+    throw new TypeError('not a recorded history: expected an object with an events array');
+  }
+  return History.fromObject(json);
+}
