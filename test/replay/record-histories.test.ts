@@ -19,7 +19,7 @@ const OUT_DIR = path.resolve(import.meta.dirname, '..', 'fixtures', 'histories')
 const CATALOG = 'replay';
 const record = process.env.RECORD_HISTORIES === '1';
 
-describe.skipIf(!record)('record product workflow histories', () => {
+describe.skipIf(!record)('record product workflow histories (skipped unless RECORD_HISTORIES=1: it rewrites test/fixtures/histories)', () => {
   let stack: TestStack;
   beforeAll(async () => {
     stack = await startTestStack();
