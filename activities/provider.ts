@@ -17,7 +17,7 @@ export function createProviderActivities(deps: ActivityDeps) {
 
   async function referenceFor(storageKey: string, contentType: string): Promise<string> {
     if (deps.referenceMode === 'url') {
-      const url = deps.storage.urlFor?.(storageKey);
+      const url = await deps.storage.urlFor?.(storageKey);
       if (!url) throw fail(FailureType.storage, `REFERENCE_MODE=url needs a storage that can hand out URLs the provider can fetch; ${deps.storage.kind} storage cannot`);
       return url;
     }

@@ -13,6 +13,7 @@ import type { Database } from '../db/schema';
 import { configureSharp } from '../imaging';
 import { SeedreamClient } from '../provider/client';
 import { LocalDirStorage } from '../storage/localDir';
+import { S3Storage } from '../storage/s3';
 import type { AssetStorage } from '../storage/types';
 import { buildActivityDeps } from '../worker/deps';
 import type { Logger } from './logger';
@@ -34,7 +35,11 @@ export function describeProvider(config: Config): string {
 }
 
 export function createStorage(config: Config): AssetStorage {
-  if (config.storage.kind === 's3') throw new Error('ASSET_STORAGE=s3 is not available in this build yet; use local');
+  if (config.storage.kind === 's3') {
+    // loadConfig guarantees the settings (S3_BUCKET is required with ASSET_STORAGE=s3).
+    if (!config.storage.s3) throw new Error('ASSET_STORAGE=s3 needs S3_BUCKET');
+    return new S3Storage(config.storage.s3);
+  }
   return new LocalDirStorage(config.storage.dir);
 }
 
@@ -67,6 +72,7 @@ export async function openRuntime(config: Config, o: { migrate?: boolean; logger
     activities: createActivities(deps),
     async close() {
       await provider.close();
+      await storage.close?.();
       await db.destroy();
     },
   };

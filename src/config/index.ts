@@ -13,6 +13,9 @@ const bool = z
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 
+/** Where `catalog-assets simulator` listens by default. */
+export const DEFAULT_SIMULATOR_URL = 'http://127.0.0.1:8790';
+
 /** Every environment variable the product reads. Documented in the README's configuration table. */
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -36,6 +39,8 @@ export const envSchema = z.object({
   IMAROUTER_MAX_DOWNLOAD_MB: int(1, 200).default(40),
   /** With no IMAROUTER_API_KEY the worker talks to the local simulator, which accepts this key. */
   SIMULATOR_API_KEY: z.string().min(1).default('sim-local-key'),
+  /** Where that simulator runs (another host in docker-compose.yml); never used once IMAROUTER_API_KEY is set. */
+  SIMULATOR_URL: z.string().url().default(DEFAULT_SIMULATOR_URL),
 
   PROVIDER_CONCURRENCY: int(1, 1_000).default(32),
   PROVIDER_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().max(10_000).default(8),
@@ -47,6 +52,23 @@ export const envSchema = z.object({
 
   ASSET_STORAGE: z.enum(['local', 's3']).default('local'),
   ASSET_DIR: z.string().min(1).optional(),
+  /** S3-compatible object storage (ASSET_STORAGE=s3). Omit S3_ENDPOINT for AWS S3 itself. */
+  S3_ENDPOINT: z
+    .string()
+    .url('must be a URL such as http://minio:9000')
+    .refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL')
+    .optional(),
+  S3_REGION: z.string().regex(/^[a-z0-9-]+$/, 'a region name such as us-east-1').default('us-east-1'),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'a bucket name: 3-63 lowercase letters, digits, dots and dashes')
+    .optional(),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /** Defaults to true when S3_ENDPOINT is set (most S3-compatible stores want path-style URLs). */
+  S3_FORCE_PATH_STYLE: bool.optional(),
+  /** Lifetime of presigned GET URLs handed to the image provider (REFERENCE_MODE=url); SigV4 allows up to 7 days. */
+  S3_PRESIGN_SECONDS: int(1, 604_800).default(3_600),
   ALLOW_PRIVATE_REFERENCE_HOSTS: csv.default([]),
 
   HTTP_HOST: z.string().default('127.0.0.1'),
@@ -54,12 +76,15 @@ export const envSchema = z.object({
   SERVICE_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   WEBHOOK_SECRET: z.string().min(16, 'use at least 16 characters').optional(),
   WEBHOOK_TOLERANCE_SECONDS: int(10, 3_600).default(300),
+  /** Largest request body the HTTP service reads (webhook batches, refresh requests); larger ones get 413. */
+  HTTP_BODY_LIMIT_BYTES: int(1_024, 64 * 1024 * 1024).default(1024 * 1024),
+  /** Most events one webhook delivery may carry; more is a 400 (the PIM should split the batch). */
+  WEBHOOK_MAX_EVENTS: int(1, 10_000).default(1_000),
+  /** How long seen webhook event ids are kept for de-duplication before the service prunes them. */
+  WEBHOOK_EVENT_RETENTION_DAYS: int(1, 3_650).default(30),
 });
 
 export type Env = z.infer<typeof envSchema>;
-
-/** Where `catalog-assets simulator` listens by default. */
-export const DEFAULT_SIMULATOR_URL = 'http://127.0.0.1:8790';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -91,9 +116,30 @@ export interface Config {
   provider: { concurrency: number; rateLimitPerSecond: number; maxWaitMinutes: number };
   imaging: { concurrency: number; variants: string; maxOutputPixels: number };
   referenceMode: 'inline' | 'url';
-  storage: { kind: 'local' | 's3'; dir: string };
+  storage: { kind: 'local' | 's3'; dir: string; s3: S3Settings | undefined };
   allowPrivateReferenceHosts: string[];
-  http: { host: string; port: number; serviceToken: string | undefined; webhookSecret: string | undefined; webhookToleranceSeconds: number };
+  http: {
+    host: string;
+    port: number;
+    serviceToken: string | undefined;
+    webhookSecret: string | undefined;
+    webhookToleranceSeconds: number;
+    bodyLimitBytes: number;
+    webhookMaxEvents: number;
+    webhookEventRetentionDays: number;
+  };
+}
+
+/** Settings of the S3-compatible asset store; present only when ASSET_STORAGE=s3. */
+export interface S3Settings {
+  bucket: string;
+  region: string;
+  /** Undefined means AWS S3 itself. */
+  endpoint: string | undefined;
+  forcePathStyle: boolean;
+  /** Undefined means the AWS SDK's default credential chain (environment, instance or task role...). */
+  credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+  presignSeconds: number;
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
@@ -103,9 +149,26 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  // Register secrets before anything below can echo them in an error message.
+  registerSecret(e.S3_SECRET_ACCESS_KEY);
+  const problems: string[] = [];
   if (e.IMAROUTER_API_KEY && !e.IMAROUTER_BASE_URL) {
-    throw new ConfigError('invalid configuration:\n  IMAROUTER_BASE_URL: required when IMAROUTER_API_KEY is set (the real API\'s base URL)');
+    problems.push('IMAROUTER_BASE_URL: required when IMAROUTER_API_KEY is set (the real API\'s base URL)');
   }
+  if (e.ASSET_STORAGE === 's3' && !e.S3_BUCKET) {
+    problems.push('S3_BUCKET: required when ASSET_STORAGE=s3 (the bucket that holds the assets)');
+  }
+  if (Boolean(e.S3_ACCESS_KEY_ID) !== Boolean(e.S3_SECRET_ACCESS_KEY)) {
+    problems.push(
+      `${e.S3_ACCESS_KEY_ID ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID'}: set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY together, or neither (to use the AWS default credential chain)`,
+    );
+  }
+  if (e.REFERENCE_MODE === 'url' && e.ASSET_STORAGE !== 's3') {
+    problems.push(
+      'REFERENCE_MODE: url needs ASSET_STORAGE=s3 (presigned URLs the provider can fetch); local files are never reachable by the provider, so use REFERENCE_MODE=inline',
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   registerSecret(e.IMAROUTER_API_KEY);
   registerSecret(e.TEMPORAL_API_KEY);
   registerSecret(e.SERVICE_TOKEN);
@@ -127,7 +190,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     imarouter: {
       kind: e.IMAROUTER_API_KEY ? 'real' : 'simulator',
       apiKey: e.IMAROUTER_API_KEY ?? e.SIMULATOR_API_KEY,
-      baseUrl: e.IMAROUTER_BASE_URL ?? DEFAULT_SIMULATOR_URL,
+      baseUrl: e.IMAROUTER_BASE_URL ?? e.SIMULATOR_URL,
       model: e.IMAROUTER_MODEL,
       timeoutMs: e.IMAROUTER_TIMEOUT_MS,
       maxDownloadBytes: e.IMAROUTER_MAX_DOWNLOAD_MB * 1024 * 1024,
@@ -139,7 +202,24 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     imaging: { concurrency: e.IMAGING_CONCURRENCY, variants: e.VARIANTS, maxOutputPixels: e.MAX_OUTPUT_MEGAPIXELS * 1_000_000 },
     referenceMode: e.REFERENCE_MODE,
-    storage: { kind: e.ASSET_STORAGE, dir: path.resolve(e.ASSET_DIR ?? path.join(e.DATA_DIR, 'assets')) },
+    storage: {
+      kind: e.ASSET_STORAGE,
+      dir: path.resolve(e.ASSET_DIR ?? path.join(e.DATA_DIR, 'assets')),
+      s3:
+        e.ASSET_STORAGE === 's3' && e.S3_BUCKET
+          ? {
+              bucket: e.S3_BUCKET,
+              region: e.S3_REGION,
+              endpoint: e.S3_ENDPOINT,
+              forcePathStyle: e.S3_FORCE_PATH_STYLE ?? e.S3_ENDPOINT !== undefined,
+              credentials:
+                e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
+                  ? { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY }
+                  : undefined,
+              presignSeconds: e.S3_PRESIGN_SECONDS,
+            }
+          : undefined,
+    },
     allowPrivateReferenceHosts: e.ALLOW_PRIVATE_REFERENCE_HOSTS,
     http: {
       host: e.HTTP_HOST,
@@ -147,6 +227,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       serviceToken: e.SERVICE_TOKEN,
       webhookSecret: e.WEBHOOK_SECRET,
       webhookToleranceSeconds: e.WEBHOOK_TOLERANCE_SECONDS,
+      bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
+      webhookMaxEvents: e.WEBHOOK_MAX_EVENTS,
+      webhookEventRetentionDays: e.WEBHOOK_EVENT_RETENTION_DAYS,
     },
   };
 }

@@ -34,4 +34,8 @@ export const REDACTED_LOG_PATHS = [
   'serviceToken',
   'webhookSecret',
   'encryptionKey',
+  'secretAccessKey',
+  '*.secretAccessKey',
+  'credentials.secretAccessKey',
+  '*.credentials.secretAccessKey',
 ];

@@ -91,10 +91,10 @@ export class LocalDirStorage implements AssetStorage {
     }
   }
 
-  urlFor(key: string): string | undefined {
+  urlFor(key: string): Promise<string> | undefined {
     parseContentKey(key);
     const base = this.options.publicBaseUrl;
-    return base ? `${base.replace(/\/+$/, '')}/${key}` : undefined;
+    return base ? Promise.resolve(`${base.replace(/\/+$/, '')}/${key}`) : undefined;
   }
 
   /** True when finalPath already holds exactly this content (so put is a no-op). */

@@ -11,8 +11,14 @@ export interface AssetStorage {
   exists(key: string): Promise<boolean>;
   /** Idempotent: deleting an absent key succeeds. */
   delete(key: string): Promise<void>;
-  /** A URL a browser (not the provider) can fetch, when the backend has one. */
-  urlFor?(key: string): string | undefined;
+  /**
+   * A URL for key: undefined when this backend hands out none (local storage without a public base
+   * URL), otherwise a promise of it (a presigned S3 GET URL is signed asynchronously). Throws
+   * StorageError('invalid_key') synchronously for an unsafe key. Callers `await` the result.
+   */
+  urlFor?(key: string): Promise<string> | undefined;
+  /** Releases connections (S3 keeps a socket pool); local storage has nothing to release. */
+  close?(): Promise<void>;
 }
 
 export type StorageErrorReason = 'invalid_key' | 'not_found' | 'no_space' | 'not_writable' | 'io';

@@ -19,3 +19,12 @@ export async function connectClient(config: Config): Promise<{ client: Client; c
 export async function connectWorker(config: Config): Promise<NativeConnection> {
   return NativeConnection.connect(connectionOptions(config));
 }
+
+/**
+ * A client whose connection opens on first use: the HTTP service starts (and reports Temporal as
+ * unhealthy on /healthz) while Temporal is down, instead of failing to start.
+ */
+export function lazyClient(config: Config): { client: Client; connection: Connection } {
+  const connection = Connection.lazy(connectionOptions(config));
+  return { client: new Client({ connection, namespace: config.temporal.namespace }), connection };
+}
