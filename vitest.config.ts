@@ -5,7 +5,7 @@ export default defineConfig({
     globalSetup: ['test/globalSetup.ts'],
     setupFiles: ['test/setup.ts'],
     include: ['test/**/*.test.ts'],
-    exclude: ['test/reliability/**', 'node_modules/**'],
+    exclude: ['node_modules/**'],
     pool: 'forks',
     // Two cores: two files at a time keeps the dev server and Postgres responsive.
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },

@@ -205,7 +205,9 @@ export function createCatalogActivities(deps: ActivityDeps) {
         return { action: 'skip', fingerprint, asset: { assetId: current.id, storageKey: current.storage_key, checksum: current.checksum } };
       }
       const attempt = await finishedAttempts(db, { ...input, fingerprint });
-      const idempotencyKey = stepIdempotencyKey({ catalogId: input.catalogId, sku: input.sku, slot: input.slot, fingerprint, attempt });
+      const idempotencyKey = stepIdempotencyKey({ catalogId: input.catalogId, sku: input.sku, slot: input.slot, fingerprint, attempt }, (text) =>
+        createHash('sha256').update(text).digest('hex'),
+      );
       return { action: 'generate', fingerprint, idempotencyKey, request };
     },
 

@@ -5,10 +5,12 @@ import * as initial from './20261124T1900_initial';
 import * as refresh from './20261124T2010_refresh';
 import * as ingest from './20261124T2030_ingest';
 import * as review from './20261124T2040_review';
+import * as webhookTriggers from './20261124T2045_webhook_triggers';
 
 export const migrations: Record<string, Migration> = {
   '20261124T1900_initial': initial,
   '20261124T2010_refresh': refresh,
   '20261124T2030_ingest': ingest,
   '20261124T2040_review': review,
+  '20261124T2045_webhook_triggers': webhookTriggers,
 };

@@ -1,10 +1,16 @@
 import { Command, CommanderError } from 'commander';
+import { registerAssetsCommand } from './commands/assets';
+import { registerImportCommand } from './commands/import';
+import { registerLocalCommand } from './commands/local';
 import { registerMigrateCommand } from './commands/migrate';
 import { registerRefreshCommand } from './commands/refresh';
+import { registerResultsCommand } from './commands/results';
 import { registerReviewCommand } from './commands/review';
 import { registerScheduleCommand } from './commands/schedule';
+import { registerServeCommand } from './commands/serve';
 import { registerSetupCommand } from './commands/setup';
 import { registerSimulatorCommand } from './commands/simulator';
+import { registerStatusCommand } from './commands/status';
 import { registerWorkerCommand } from './commands/worker';
 import { CliError, printError } from './context';
 
@@ -23,7 +29,13 @@ export function buildProgram(): Command {
   registerRefreshCommand(program);
   registerScheduleCommand(program);
   registerReviewCommand(program);
+  registerImportCommand(program);
+  registerServeCommand(program);
   registerSimulatorCommand(program);
+  registerStatusCommand(program);
+  registerAssetsCommand(program);
+  registerResultsCommand(program);
+  registerLocalCommand(program);
   return program;
 }
 

@@ -2,6 +2,7 @@
  * Configuration, parsed once from the environment by a zod schema. A missing or malformed variable
  * fails at start with a message naming the variable and the reason.
  */
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -28,6 +29,19 @@ export const envSchema = z.object({
   TEMPORAL_TLS: bool.default(false),
   TEMPORAL_API_KEY: z.string().min(1).optional(),
   TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233'),
+  /**
+   * Payload encryption (AES-256-GCM) of everything the workers and clients store in Temporal: inputs,
+   * results, summaries. 32 random bytes, base64. The value is never echoed in a message.
+   */
+  TEMPORAL_PAYLOAD_KEY: z
+    .string()
+    .refine((v) => decodePayloadKey(v) !== undefined, 'must be 32 random bytes, base64-encoded (generate one with: openssl rand -base64 32)')
+    .optional(),
+  /** Names the key in every encrypted payload (for rotation); default: derived from the key itself. */
+  TEMPORAL_PAYLOAD_KEY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'a key name of up to 64 letters, digits, dots, dashes and underscores, such as 2026-11')
+    .optional(),
 
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   DATABASE_POOL_SIZE: int(1, 200).default(10),
@@ -86,6 +100,19 @@ export const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/** The 32 bytes of a base64 (standard or URL-safe) AES-256 key, or undefined when it is not one. */
+export function decodePayloadKey(value: string): Buffer | undefined {
+  const v = value.trim();
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(v)) return undefined;
+  const bytes = Buffer.from(v.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  return bytes.length === 32 ? bytes : undefined;
+}
+
+/** The default id of a payload key: a short hash of it, so two processes with different keys are told apart. */
+export function payloadKeyId(key: Buffer): string {
+  return `k-${createHash('sha256').update('catalog-assets payload key id').update(key).digest('hex').slice(0, 12)}`;
+}
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -101,6 +128,8 @@ export interface Config {
     apiKey: string | undefined;
     uiUrl: string;
     taskQueuePrefix: string;
+    /** Payload encryption key (TEMPORAL_PAYLOAD_KEY); undefined means payloads are stored as plain JSON. */
+    payloadKey: { key: Buffer; keyId: string } | undefined;
   };
   databaseUrl: string | undefined;
   databasePoolSize: number;
@@ -151,6 +180,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   // Register secrets before anything below can echo them in an error message.
   registerSecret(e.S3_SECRET_ACCESS_KEY);
+  registerSecret(e.TEMPORAL_PAYLOAD_KEY);
   const problems: string[] = [];
   if (e.IMAROUTER_API_KEY && !e.IMAROUTER_BASE_URL) {
     problems.push('IMAROUTER_BASE_URL: required when IMAROUTER_API_KEY is set (the real API\'s base URL)');
@@ -168,6 +198,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       'REFERENCE_MODE: url needs ASSET_STORAGE=s3 (presigned URLs the provider can fetch); local files are never reachable by the provider, so use REFERENCE_MODE=inline',
     );
   }
+  if (e.TEMPORAL_PAYLOAD_KEY_ID && !e.TEMPORAL_PAYLOAD_KEY) {
+    problems.push('TEMPORAL_PAYLOAD_KEY_ID: names the payload encryption key, so it needs TEMPORAL_PAYLOAD_KEY too');
+  }
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   registerSecret(e.IMAROUTER_API_KEY);
   registerSecret(e.TEMPORAL_API_KEY);
@@ -184,6 +217,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       apiKey: e.TEMPORAL_API_KEY,
       uiUrl: e.TEMPORAL_UI_URL,
       taskQueuePrefix: e.TEMPORAL_TASK_QUEUE_PREFIX,
+      payloadKey: payloadKeyOf(e.TEMPORAL_PAYLOAD_KEY, e.TEMPORAL_PAYLOAD_KEY_ID),
     },
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
@@ -236,3 +270,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 
 /** Names of every variable the schema knows (used to check docker-compose.yml and the README). */
 export const KNOWN_ENV_VARS = Object.keys(envSchema.shape);
+
+function payloadKeyOf(value: string | undefined, keyId: string | undefined): Config['temporal']['payloadKey'] {
+  const key = value === undefined ? undefined : decodePayloadKey(value);
+  return key ? { key, keyId: keyId ?? payloadKeyId(key) } : undefined;
+}

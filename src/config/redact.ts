@@ -34,6 +34,8 @@ export const REDACTED_LOG_PATHS = [
   'serviceToken',
   'webhookSecret',
   'encryptionKey',
+  'payloadKey',
+  '*.payloadKey',
   'secretAccessKey',
   '*.secretAccessKey',
   'credentials.secretAccessKey',

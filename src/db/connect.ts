@@ -13,5 +13,12 @@ export function createDb(connectionString: string, options: { poolSize?: number;
   });
   // A dropped connection must not crash the process; the next query gets a fresh one.
   pool.on('error', () => undefined);
+  // The pool listens for errors of idle clients only. A connection that dies while checked out (a
+  // database crash or failover mid-query or mid-transaction) emits 'error' on its client as well as
+  // failing its queries; unheard, that event would take the whole worker down. Its queries have
+  // already failed with the error, and the pool discards the dead client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

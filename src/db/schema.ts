@@ -51,6 +51,7 @@ export interface RefreshRunsTable {
 }
 
 export type WebhookEventOutcome = 'applied' | 'unchanged' | 'stale' | 'superseded';
+export type WebhookTriggerState = 'none' | 'pending' | 'failed';
 
 /** PIM webhook events seen per catalog (de-duplication, and triggers still to start). */
 export interface WebhookEventsTable {
@@ -60,7 +61,8 @@ export interface WebhookEventsTable {
   sku: string;
   event_datetime: Timestamp;
   outcome: WebhookEventOutcome;
-  trigger_pending: ColumnType<boolean, boolean | undefined, boolean>;
+  trigger_state: ColumnType<WebhookTriggerState, WebhookTriggerState | undefined, WebhookTriggerState>;
+  trigger_claimed_at: Timestamp | null;
   received_at: Generated<Date>;
 }
 

@@ -62,6 +62,17 @@ export function parseTaskQueueName(name: string): { prefix: string; role: TaskQu
  * `generation` is the fingerprint of everything that determines the output, so a re-run with
  * unchanged inputs after a crash reuses the key (and the provider answers with the same job).
  */
-export function stepIdempotencyKey(input: { catalogId: string; sku: string; slot: string; fingerprint: string; attempt: number }): string {
-  return `ca1:${enc(input.catalogId)}:${enc(input.sku)}:${input.slot}:${input.fingerprint.slice(0, 32)}:${input.attempt}`;
+export function stepIdempotencyKey(
+  input: { catalogId: string; sku: string; slot: string; fingerprint: string; attempt: number },
+  digest?: (text: string) => string,
+): string {
+  const key = `ca1:${enc(input.catalogId)}:${enc(input.sku)}:${input.slot}:${input.fingerprint.slice(0, 32)}:${input.attempt}`;
+  if (key.length <= MAX_IDEMPOTENCY_KEY_LENGTH || !digest) return key;
+  // Catalog id and SKU too long once percent-encoded (a 200-character SKU, or 60 CJK characters): a
+  // digest of both stands in for them, so the key stays within the provider's limit and still names
+  // one step. Keys of ordinary ids are unchanged. The ledger row keeps the real catalog and SKU.
+  return `ca1:~${digest(JSON.stringify([input.catalogId, input.sku])).slice(0, 40)}:~:${input.slot}:${input.fingerprint.slice(0, 32)}:${input.attempt}`;
 }
+
+/** The longest Idempotency-Key the provider accepts (src/provider/client.ts checks it before sending). */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { parseContentKey } from './keys';
 import { type AssetStorage, StorageError } from './types';
@@ -9,10 +10,19 @@ export interface LocalDirStorageOptions {
   publicBaseUrl?: string;
 }
 
+/** Where writes are staged: one folder under the root (same filesystem, so the final rename is atomic). */
+export const TEMP_DIR = '.tmp';
+/** Staged files older than this are removed whoever wrote them (a process on another host that died). */
+const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
+
 /**
- * Assets as files under rootDir, one file per key. Writes are atomic: the bytes go to a temp file in the
- * key's own directory (same filesystem, so rename is atomic), are fsynced, then renamed over the key. A
+ * Assets as files under rootDir, one file per key. Writes are atomic: the bytes go to a temp file in
+ * `<root>/.tmp/` (same filesystem, so rename is atomic), are fsynced, then renamed over the key. A
  * reader therefore sees either no file or the whole file, never a partial one.
+ *
+ * A process killed mid-write (SIGKILL, power loss) leaves its temp file behind; it is never under a
+ * key's path, and the next LocalDirStorage on the same host removes it on its first write (temp names
+ * carry the writer's host and pid; files of a live process are left alone, any older than a day go).
  */
 export class LocalDirStorage implements AssetStorage {
   readonly kind = 'local' as const;
@@ -42,10 +52,13 @@ export class LocalDirStorage implements AssetStorage {
     if (await this.holds(finalPath, data.length, sha256, key)) return { key, bytes: data.length };
 
     const dir = path.dirname(finalPath);
+    this.swept ??= this.sweepTemp();
+    await this.swept;
     // Hidden and never of key form, so exists()/get() can never mistake it for an asset.
-    const tmpPath = path.join(dir, `.tmp-${randomUUID()}`);
+    const tmpPath = path.join(this.rootDir, TEMP_DIR, `${TEMP_PREFIX}${randomUUID()}`);
     try {
-      await mkdir(dir, { recursive: true });
+      await mkdirp(dir);
+      await mkdirp(path.dirname(tmpPath));
       const file = await open(tmpPath, 'wx', 0o644);
       try {
         await file.writeFile(data);
@@ -97,6 +110,29 @@ export class LocalDirStorage implements AssetStorage {
     return base ? Promise.resolve(`${base.replace(/\/+$/, '')}/${key}`) : undefined;
   }
 
+  private swept: Promise<void> | undefined;
+
+  /** Removes temp files of writers that died (this host, pid gone) or that are older than a day. */
+  private async sweepTemp(): Promise<void> {
+    const tempDir = path.join(this.rootDir, TEMP_DIR);
+    let names: string[];
+    try {
+      names = await readdir(tempDir);
+    } catch {
+      return; // no temp folder yet (or an unusable root: the write below reports that)
+    }
+    const host = os.hostname();
+    await Promise.all(
+      names.map(async (name) => {
+        const file = path.join(tempDir, name);
+        const writer = /^p(\d+)@(.*)@[0-9a-f-]{36}$/.exec(name);
+        let stale = writer !== null && writer[2] === host && Number(writer[1]) !== process.pid && !pidAlive(Number(writer[1]));
+        if (!stale) stale = await stat(file).then((st) => Date.now() - st.mtimeMs > STALE_TEMP_MS, () => false);
+        if (stale) await rm(file, { force: true }).catch(() => undefined);
+      }),
+    );
+  }
+
   /** True when finalPath already holds exactly this content (so put is a no-op). */
   private async holds(finalPath: string, size: number, sha256: string, key: string): Promise<boolean> {
     try {
@@ -134,6 +170,50 @@ export function storageErrorFromFs(err: unknown, op: 'read' | 'write' | 'delete'
       break;
   }
   return new StorageError('io', `cannot ${op} ${where}: I/O error (${cause})`, { key, code, cause: err });
+}
+
+/** `p<pid>@<host>@`: whose temp file this is, so a later process can tell a dead writer's leftovers. */
+const TEMP_PREFIX = `p${process.pid}@${os.hostname()}@`;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, owned by someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * mkdir -p that reports why it failed. Node's recursive mkdir answers ENOENT when it cannot create a
+ * missing directory for a reason it does not special-case (a read-only filesystem: EROFS, a full
+ * one: ENOSPC...), which would read as "I/O error, no such file". Walking down from the deepest
+ * existing ancestor with plain mkdir gives the real error.
+ */
+async function mkdirp(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const missing: string[] = [];
+    for (let p = dir; ; p = path.dirname(p)) {
+      const present = await stat(p).then(
+        () => true,
+        () => false,
+      );
+      if (present || path.dirname(p) === p) break;
+      missing.unshift(p);
+    }
+    for (const m of missing) {
+      try {
+        await mkdir(m);
+      } catch (inner) {
+        if ((inner as NodeJS.ErrnoException).code !== 'EEXIST') throw inner;
+      }
+    }
+    // Every level could be made after all (another writer raced this one): the folder is there.
+  }
 }
 
 function isMissing(err: unknown): boolean {

@@ -1,7 +1,8 @@
 /** Connections to Temporal from configuration: the local dev server, a cluster, or Temporal Cloud. */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type DataConverter } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config';
+import { payloadCodecFromConfig } from './codec';
 
 function connectionOptions(config: Config) {
   return {
@@ -11,11 +12,22 @@ function connectionOptions(config: Config) {
   };
 }
 
-export async function connectClient(config: Config): Promise<{ client: Client; connection: Connection }> {
-  const connection = await Connection.connect(connectionOptions(config));
-  return { client: new Client({ connection, namespace: config.temporal.namespace }), connection };
+/**
+ * The data converter of every client and worker: payload encryption when TEMPORAL_PAYLOAD_KEY is set
+ * (src/temporal/codec.ts), otherwise the SDK's default (undefined). Workers take it through
+ * createWorkers({ dataConverter }), clients through connectClient/lazyClient.
+ */
+export function dataConverterFor(config: Pick<Config, 'temporal'>): DataConverter | undefined {
+  const codec = payloadCodecFromConfig(config);
+  return codec ? { payloadCodecs: [codec] } : undefined;
 }
 
+export async function connectClient(config: Config): Promise<{ client: Client; connection: Connection }> {
+  const connection = await Connection.connect(connectionOptions(config));
+  return { client: new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterFor(config) }), connection };
+}
+
+/** The workers' connection; pass dataConverterFor(config) to createWorkers alongside it. */
 export async function connectWorker(config: Config): Promise<NativeConnection> {
   return NativeConnection.connect(connectionOptions(config));
 }
@@ -26,5 +38,5 @@ export async function connectWorker(config: Config): Promise<NativeConnection> {
  */
 export function lazyClient(config: Config): { client: Client; connection: Connection } {
   const connection = Connection.lazy(connectionOptions(config));
-  return { client: new Client({ connection, namespace: config.temporal.namespace }), connection };
+  return { client: new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterFor(config) }), connection };
 }

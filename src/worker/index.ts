@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import type { Activities } from '../../activities';
 import { taskQueueName } from '../shared/ids';
 
@@ -24,13 +25,23 @@ export interface WorkerPoolOptions {
   imagingConcurrency: number;
   /** A prebuilt workflow bundle (tests, production images); otherwise workflows/ is bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /**
+   * Payload encryption (src/temporal/codec.ts): every worker of the process encodes and decodes with
+   * it. It must match the clients' (see dataConverterFor in src/temporal/connection.ts).
+   */
+  dataConverter?: DataConverter;
   /** Which queues this process polls (default all three). */
   roles?: Array<'workflows' | 'provider' | 'imaging'>;
 }
 
 export async function createWorkers(o: WorkerPoolOptions): Promise<Worker[]> {
   const roles = o.roles ?? ['workflows', 'provider', 'imaging'];
-  const common = { connection: o.connection, namespace: o.namespace, activities: o.activities };
+  const common = {
+    connection: o.connection,
+    namespace: o.namespace,
+    activities: o.activities,
+    ...(o.dataConverter ? { dataConverter: o.dataConverter } : {}),
+  };
   const workers: Worker[] = [];
   if (roles.includes('workflows')) {
     workers.push(

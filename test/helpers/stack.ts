@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type DataConverter } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createActivities } from '../../activities';
@@ -29,6 +29,9 @@ import { createTestDatabase, type TestDatabase } from './db';
 
 export interface TestStack {
   client: Client;
+  /** The Temporal frontend the client and workers use (the run's shared dev server unless overridden). */
+  temporalAddress: string;
+  namespace: string;
   connection: Connection;
   database: TestDatabase;
   simulator: RunningSimulator;
@@ -50,6 +53,14 @@ export interface TestStackOptions {
   variants?: VariantSpec[];
   startWorkers?: boolean;
   poll?: Partial<ActivityDeps['poll']>;
+  /** Another Temporal server than the run's shared one (e.g. one the test stops and starts). */
+  temporalAddress?: string;
+  /** A database the caller owns (e.g. on a Postgres the test stops); close() does not drop it. */
+  database?: TestDatabase;
+  /** An asset folder the caller owns (e.g. a mount it breaks); close() does not remove it. */
+  storageDir?: string;
+  /** Data converter (e.g. payload encryption) of the stack's client and workers. */
+  dataConverter?: DataConverter;
 }
 
 /** Serves generated packshots and scene references: `/<anything>.jpg` renders a seeded JPEG. */
@@ -81,8 +92,10 @@ async function startImageServer(): Promise<{ url: string; close(): Promise<void>
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const simulator = await startSimulator({ outputScale: 0.125, latencyMs: { min: 30, max: 80 }, maxRunning: 16, seed: 7, ...options.simulator });
-  const database = await createTestDatabase();
-  const storageDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ca-assets-'));
+  const database = options.database ?? (await createTestDatabase());
+  const storageDir = options.storageDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'ca-assets-')));
+  const temporalAddress = options.temporalAddress ?? inject('temporalAddress');
+  const namespace = inject('temporalNamespace');
   const storage = new LocalDirStorage(storageDir);
   const images = await startImageServer();
   const config = loadConfig({
@@ -100,8 +113,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     poll: { initialMs: 50, maxIntervalMs: 200, maxWaitMs: 60_000, ...options.poll },
   });
   const activities = createActivities(deps);
-  const connection = await Connection.connect({ address: inject('temporalAddress') });
-  const client = new Client({ connection, namespace: inject('temporalNamespace') });
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection, namespace, dataConverter: options.dataConverter });
   const prefix = `t${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
   let native: NativeConnection | undefined;
@@ -110,6 +123,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
 
   const stack: TestStack = {
     client,
+    temporalAddress,
+    namespace,
     connection,
     database,
     simulator,
@@ -134,10 +149,11 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       );
     },
     async startWorkers() {
-      native = await NativeConnection.connect({ address: inject('temporalAddress') });
+      native = await NativeConnection.connect({ address: temporalAddress });
       workers = await createWorkers({
         connection: native,
-        namespace: inject('temporalNamespace'),
+        namespace,
+        dataConverter: options.dataConverter,
         taskQueuePrefix: prefix,
         activities,
         providerConcurrency: 50,
@@ -161,8 +177,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       await provider.close();
       await simulator.close();
       await images.close();
-      await database.drop();
-      await fs.rm(storageDir, { recursive: true, force: true });
+      if (!options.database) await database.drop();
+      if (!options.storageDir) await fs.rm(storageDir, { recursive: true, force: true });
     },
   };
   if (options.startWorkers !== false) await stack.startWorkers();

@@ -3,110 +3,17 @@
  * child process that is SIGKILLed mid-plan; a fresh process finishes it. The simulator's ledger proves
  * nothing was submitted (or paid) twice. The ambiguous submit (accepted, answer lost) runs in-process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { listCurrentAssets } from '../../src/db/repositories/assets';
 import type { ProductWorkflowResult } from '../../workflows';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
+import { killAllWorkers, killHard, spawnWorker, until, waitReady } from '../helpers/workerProcess';
 
-const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
 const CATALOG = `crash-${process.pid}`;
 const SLOTS = ['hero', 'label', 'lifestyle'];
-
-interface WorkerProcess {
-  child: ChildProcess;
-  /** Everything the process wrote (stdout and stderr), for failure messages. */
-  output(): string;
-  /** Resolves once the process logged that its workers run. */
-  ready: Promise<void>;
-  exited: Promise<number | null>;
-}
-
-const children = new Set<WorkerProcess>();
-// Last resort if the test process itself goes away: the detached workers must not outlive it.
-process.once('exit', () => {
-  for (const c of children) {
-    try {
-      process.kill(-c.child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
-/** `catalog-assets worker` as a real child process, configured only through its environment. */
-function spawnWorker(stack: TestStack): WorkerProcess {
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    TMPDIR: process.env.TMPDIR,
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'info',
-    DATABASE_URL: stack.database.url,
-    DATABASE_POOL_SIZE: '5',
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    TEMPORAL_NAMESPACE: inject('temporalNamespace'),
-    TEMPORAL_TASK_QUEUE_PREFIX: stack.prefix,
-    IMAROUTER_BASE_URL: stack.simulator.url,
-    SIMULATOR_API_KEY: stack.simulator.apiKey,
-    ASSET_DIR: stack.storageDir,
-    VARIANTS: 'cheap',
-    IMAGING_CONCURRENCY: '2',
-    ALLOW_PRIVATE_REFERENCE_HOSTS: '127.0.0.1',
-  };
-  // Its own process group, so the kill reaches anything it may have started.
-  const child = spawn(process.execPath, ['bin/catalog-assets.js', 'worker'], { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  let markReady: () => void = () => {};
-  const ready = new Promise<void>((resolve) => (markReady = resolve));
-  const onData = (chunk: Buffer) => {
-    output += chunk.toString();
-    if (output.length > 200_000) output = output.slice(-100_000);
-    if (output.includes('"msg":"worker running"')) markReady();
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const proc: WorkerProcess = { child, output: () => output, ready, exited };
-  children.add(proc);
-  void exited.then(() => children.delete(proc));
-  return proc;
-}
-
-async function waitReady(proc: WorkerProcess, timeoutMs = 30_000): Promise<void> {
-  const early = proc.exited.then((code) => {
-    throw new Error(`worker exited (code ${code}) before it was ready:\n${proc.output().slice(-4_000)}`);
-  });
-  const timeout = sleep(timeoutMs).then(() => {
-    throw new Error(`worker not ready after ${timeoutMs} ms:\n${proc.output().slice(-4_000)}`);
-  });
-  await Promise.race([proc.ready, early, timeout]);
-}
-
-/** SIGKILL to the whole process group: no shutdown hook, no graceful drain. */
-async function killHard(proc: WorkerProcess): Promise<void> {
-  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-  try {
-    process.kill(-proc.child.pid!, 'SIGKILL');
-  } catch {
-    proc.child.kill('SIGKILL');
-  }
-  await proc.exited;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 /** Every claim of "finished once": result, provider ledger, Postgres ledger, mapping, files. */
 async function expectPlanFinishedOnce(stack: TestStack, sku: string, result: ProductWorkflowResult): Promise<void> {
@@ -155,10 +62,10 @@ describe('a worker killed mid-plan (real processes)', () => {
     stack.simulator.setFaults({});
   });
   afterEach(async () => {
-    await Promise.all([...children].map(killHard));
+    await killAllWorkers();
   });
   afterAll(async () => {
-    await Promise.all([...children].map(killHard));
+    await killAllWorkers();
     await stack?.close();
   });
 

@@ -115,7 +115,7 @@ Examples:
     );
 }
 
-async function waitWithProgress(client: Awaited<ReturnType<typeof connectClient>>['client'], workflowId: string, showBar: boolean): Promise<RefreshResult> {
+export async function waitWithProgress(client: Awaited<ReturnType<typeof connectClient>>['client'], workflowId: string, showBar: boolean): Promise<RefreshResult> {
   const done = refreshResult(client, workflowId);
   if (!showBar) return done;
   const bar = new cliProgress.SingleBar(

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { createLogger } from '../../app/logger';
 import { describeProvider, openRuntime } from '../../app/runtime';
-import { connectWorker } from '../../temporal/connection';
+import { connectWorker, dataConverterFor } from '../../temporal/connection';
 import { createWorkers, runWorkers } from '../../worker';
 import { configOrExit } from '../context';
 
@@ -40,9 +40,13 @@ Examples:
           providerConcurrency: config.provider.concurrency,
           providerRatePerSecond: config.provider.rateLimitPerSecond,
           imagingConcurrency: config.imaging.concurrency,
+          dataConverter: dataConverterFor(config),
           roles,
         });
-        logger.info({ queues: roles, prefix: config.temporal.taskQueuePrefix, temporal: config.temporal.address }, 'worker running');
+        logger.info(
+          { queues: roles, prefix: config.temporal.taskQueuePrefix, temporal: config.temporal.address, payloadEncryption: config.temporal.payloadKey ? config.temporal.payloadKey.keyId : 'off' },
+          'worker running',
+        );
         await runWorkers(workers);
       } finally {
         await connection.close();

@@ -79,7 +79,7 @@ export async function catalogStatus(db: Kysely<Database>, catalogId: string): Pr
     ledgerTotals(db, { catalogId }),
     db
       .selectFrom('webhook_events')
-      .select([sql<Date | null>`max(received_at)`.as('last'), sql<string>`count(*) filter (where trigger_pending)`.as('pending')])
+      .select([sql<Date | null>`max(received_at)`.as('last'), sql<string>`count(*) filter (where trigger_state <> 'none')`.as('pending')])
       .where('catalog_id', '=', catalogId)
       .executeTakeFirstOrThrow(),
   ]);

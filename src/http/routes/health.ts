@@ -1,0 +1,43 @@
+/** `GET /healthz`: readiness of what the service needs (Postgres, Temporal), each with a time limit. Open: load balancers call it. */
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { redact } from '../../config/redact';
+import type { RouteContext } from '../server';
+
+export type HealthCheck = () => Promise<void>;
+
+const CHECK_TIMEOUT_MS = 3_000;
+
+async function runCheck(check: HealthCheck): Promise<{ ok: boolean; ms: number; error?: string }> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+      }),
+    ]);
+    return { ok: true, ms: Math.round(performance.now() - started) };
+  } catch (err) {
+    return { ok: false, ms: Math.round(performance.now() - started), error: redact(err instanceof Error ? err.message : String(err)).slice(0, 500) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function registerHealthRoute(app: FastifyInstance, ctx: RouteContext): void {
+  const checks: Record<string, HealthCheck> = {
+    postgres: async () => {
+      await sql`select 1`.execute(ctx.db);
+    },
+    ...ctx.healthChecks,
+  };
+  app.get('/healthz', async (_request, reply) => {
+    const names = Object.keys(checks);
+    const results = await Promise.all(names.map((name) => runCheck(checks[name]!)));
+    const byName = Object.fromEntries(names.map((name, i) => [name, results[i]!]));
+    const ok = results.every((r) => r.ok);
+    return reply.code(ok ? 200 : 503).header('cache-control', 'no-store').send({ status: ok ? 'ok' : 'unavailable', checks: byName });
+  });
+}

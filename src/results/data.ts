@@ -1,0 +1,287 @@
+/**
+ * The data behind the results page: one page of a catalog's SKUs with, per slot, the current asset and
+ * its variants, the last attempt (with its failure reason) and the recent versions.
+ *
+ * Set-based: a fixed number of queries per page whatever the number of SKUs on it (the catalog, a count,
+ * the page of products, then current assets, their variants, the last attempts and the versions of the
+ * page's SKUs, each one query), so a page of 200 SKUs costs the same handful of round trips as a page of 2.
+ */
+import { sql, type Kysely } from 'kysely';
+import { ledgerTotals } from '../db/repositories/jobs';
+import type { Database } from '../db/schema';
+import { DEFAULT_PLAN, planSchema } from '../shared/plan';
+
+export const DEFAULT_PAGE_SIZE = 200;
+export const MAX_PAGE_SIZE = 1_000;
+/** Versions listed per SKU and slot in the details panel (the newest ones; the total is shown). */
+export const VERSIONS_PER_SLOT = 20;
+
+export interface ResultsVariant {
+  name: string;
+  format: string;
+  width: number;
+  height: number;
+  bytes: number;
+  storageKey: string;
+}
+
+export interface ResultsAsset {
+  id: string;
+  version: number;
+  status: string;
+  fingerprint: string;
+  checksum: string;
+  prompt: string;
+  costCents: number;
+  width: number;
+  height: number;
+  format: string;
+  /** The stored original output. */
+  storageKey: string;
+  /** ThumbHash, base64. */
+  placeholder: string;
+  /** '#rrggbb'. */
+  dominantColor: string;
+  createdAt: string;
+  variants: ResultsVariant[];
+}
+
+export interface ResultsAttempt {
+  outcome: string;
+  fingerprint: string | null;
+  errorType: string | null;
+  errorMessage: string | null;
+  workflowId: string;
+  attemptedAt: string;
+}
+
+export interface ResultsVersion {
+  id: string;
+  version: number;
+  status: string;
+  fingerprint: string;
+  costCents: number;
+  storageKey: string;
+  createdAt: string;
+}
+
+export interface ResultsCell {
+  slot: string;
+  /** The current (published) asset, when the slot has one. */
+  asset: ResultsAsset | undefined;
+  /** The slot's last attempt, when there was one. */
+  attempt: ResultsAttempt | undefined;
+  /** The newest versions, newest first (at most VERSIONS_PER_SLOT). */
+  versions: ResultsVersion[];
+  versionCount: number;
+}
+
+export interface ResultsRow {
+  sku: string;
+  name: string;
+  status: string;
+  /** One per slot of ResultsData.slots, in that order. */
+  cells: ResultsCell[];
+}
+
+export interface ResultsData {
+  catalog: { id: string; name: string };
+  /** Column order: the catalog's plan (enabled slots), then any other slot that has assets on this page. */
+  slots: string[];
+  rows: ResultsRow[];
+  page: { offset: number; limit: number; total: number };
+  totals: { failedSlots: number; jobs: number; imagesBilled: number; costCents: number };
+  generatedAt: string;
+}
+
+export interface LoadResultsOptions {
+  limit?: number;
+  offset?: number;
+  /** Also list products the PIM removed (default: active products only). */
+  includeRemoved?: boolean;
+}
+
+const iso = (d: Date | string) => new Date(d).toISOString();
+
+/** The catalog's plan slots (enabled ones), falling back to the default plan as the worker does. */
+export function planSlots(plan: unknown): string[] {
+  const parsed = plan === null || plan === undefined ? undefined : planSchema.safeParse(plan);
+  const effective = parsed === undefined ? DEFAULT_PLAN : parsed.success ? parsed.data : undefined;
+  return effective ? effective.slots.filter((s) => s.enabled).map((s) => s.name) : [];
+}
+
+export function clampPage(o: { limit?: number; offset?: number }): { limit: number; offset: number } {
+  const limit = Math.min(MAX_PAGE_SIZE, Math.max(1, Math.trunc(o.limit ?? DEFAULT_PAGE_SIZE)));
+  const offset = Math.max(0, Math.trunc(o.offset ?? 0));
+  return { limit, offset };
+}
+
+/** Returns undefined when the catalog does not exist. */
+export async function loadResultsData(db: Kysely<Database>, catalogId: string, options: LoadResultsOptions = {}): Promise<ResultsData | undefined> {
+  const { limit, offset } = clampPage(options);
+  const catalog = await db.selectFrom('catalogs').select(['id', 'name', 'plan']).where('id', '=', catalogId).executeTakeFirst();
+  if (!catalog) return undefined;
+
+  let products = db.selectFrom('products').where('catalog_id', '=', catalogId);
+  if (!options.includeRemoved) products = products.where('status', '=', 'active');
+  const [countRow, page, failedRow, ledger] = await Promise.all([
+    products.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+    products.select(['sku', 'name', 'status']).orderBy('sku').limit(limit).offset(offset).execute(),
+    db
+      .selectFrom('slot_attempts')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('catalog_id', '=', catalogId)
+      .where('outcome', '=', 'failed')
+      .executeTakeFirstOrThrow(),
+    ledgerTotals(db, { catalogId }),
+  ]);
+
+  const skus = page.map((p) => p.sku);
+  const [current, variants, attempts, versions] =
+    skus.length === 0
+      ? [[], [], [], []]
+      : await Promise.all([
+          db
+            .selectFrom('current_assets as c')
+            .innerJoin('assets as a', 'a.id', 'c.asset_id')
+            .select([
+              'c.sku', 'c.slot', 'a.id', 'a.version', 'a.status', 'a.fingerprint', 'a.checksum', 'a.prompt', 'a.cost_cents', 'a.width',
+              'a.height', 'a.format', 'a.storage_key', 'a.placeholder', 'a.dominant_color', 'a.created_at',
+            ])
+            .where('c.catalog_id', '=', catalogId)
+            .where('c.sku', 'in', skus)
+            .execute(),
+          db
+            .selectFrom('asset_variants as v')
+            .innerJoin('current_assets as c', 'c.asset_id', 'v.asset_id')
+            .select(['v.asset_id', 'v.name', 'v.format', 'v.width', 'v.height', 'v.bytes', 'v.storage_key'])
+            .where('c.catalog_id', '=', catalogId)
+            .where('c.sku', 'in', skus)
+            .orderBy('v.asset_id')
+            .orderBy('v.width', 'desc')
+            .orderBy('v.name')
+            .execute(),
+          db
+            .selectFrom('slot_attempts')
+            .select(['sku', 'slot', 'outcome', 'fingerprint', 'error_type', 'error_message', 'workflow_id', 'attempted_at'])
+            .where('catalog_id', '=', catalogId)
+            .where('sku', 'in', skus)
+            .execute(),
+          db
+            .selectFrom((eb) =>
+              eb
+                .selectFrom('assets')
+                .select([
+                  'id', 'sku', 'slot', 'version', 'status', 'fingerprint', 'cost_cents', 'storage_key', 'created_at',
+                  sql<string>`row_number() over (partition by sku, slot order by version desc)`.as('rn'),
+                  sql<string>`count(*) over (partition by sku, slot)`.as('n'),
+                ])
+                .where('catalog_id', '=', catalogId)
+                .where('sku', 'in', skus)
+                .as('v'),
+            )
+            .selectAll()
+            .where('rn', '<=', String(VERSIONS_PER_SLOT))
+            .orderBy('sku')
+            .orderBy('slot')
+            .orderBy('version', 'desc')
+            .execute(),
+        ]);
+
+  const key = (sku: string, slot: string) => JSON.stringify([sku, slot]);
+  const variantsByAsset = new Map<string, ResultsVariant[]>();
+  for (const v of variants) {
+    const list = variantsByAsset.get(v.asset_id) ?? [];
+    list.push({ name: v.name, format: v.format, width: v.width, height: v.height, bytes: v.bytes, storageKey: v.storage_key });
+    variantsByAsset.set(v.asset_id, list);
+  }
+  const assetBySlot = new Map<string, ResultsAsset>();
+  for (const a of current) {
+    assetBySlot.set(key(a.sku, a.slot), {
+      id: a.id,
+      version: a.version,
+      status: a.status,
+      fingerprint: a.fingerprint,
+      checksum: a.checksum,
+      prompt: a.prompt,
+      costCents: a.cost_cents,
+      width: a.width,
+      height: a.height,
+      format: a.format,
+      storageKey: a.storage_key,
+      placeholder: a.placeholder,
+      dominantColor: a.dominant_color,
+      createdAt: iso(a.created_at),
+      variants: variantsByAsset.get(a.id) ?? [],
+    });
+  }
+  const attemptBySlot = new Map<string, ResultsAttempt>();
+  for (const t of attempts) {
+    attemptBySlot.set(key(t.sku, t.slot), {
+      outcome: t.outcome,
+      fingerprint: t.fingerprint,
+      errorType: t.error_type,
+      errorMessage: t.error_message,
+      workflowId: t.workflow_id,
+      attemptedAt: iso(t.attempted_at),
+    });
+  }
+  const versionsBySlot = new Map<string, { list: ResultsVersion[]; total: number }>();
+  for (const v of versions) {
+    const k = key(v.sku, v.slot);
+    const entry = versionsBySlot.get(k) ?? { list: [], total: Number(v.n) };
+    entry.list.push({
+      id: v.id,
+      version: v.version,
+      status: v.status,
+      fingerprint: v.fingerprint,
+      costCents: v.cost_cents,
+      storageKey: v.storage_key,
+      createdAt: iso(v.created_at),
+    });
+    versionsBySlot.set(k, entry);
+  }
+
+  const slots = planSlots(catalog.plan);
+  const extra = new Set<string>();
+  for (const rows of [current, attempts, versions]) for (const r of rows) if (!slots.includes(r.slot)) extra.add(r.slot);
+  slots.push(...[...extra].sort());
+
+  return {
+    catalog: { id: catalog.id, name: catalog.name },
+    slots,
+    rows: page.map((p) => ({
+      sku: p.sku,
+      name: p.name,
+      status: p.status,
+      cells: slots.map((slot) => {
+        const k = key(p.sku, slot);
+        const v = versionsBySlot.get(k);
+        return { slot, asset: assetBySlot.get(k), attempt: attemptBySlot.get(k), versions: v?.list ?? [], versionCount: v?.total ?? 0 };
+      }),
+    })),
+    page: { offset, limit, total: Number(countRow.n) },
+    totals: { failedSlots: Number(failedRow.n), jobs: ledger.jobs, imagesBilled: ledger.imagesBilled, costCents: ledger.costCents },
+    generatedAt: new Date().toISOString(),
+  };
+}
+
+/** Names tried first for the grid image: the storefront's product-page size. */
+export const DISPLAY_VARIANT_PREFERENCE = ['product-webp', 'product-jpeg', 'product-avif'] as const;
+const FORMAT_RANK: Record<string, number> = { webp: 0, jpeg: 1, jpg: 1, png: 2, avif: 3 };
+
+/**
+ * The variant shown in the grid: a preferred name when present, otherwise the largest variant whose
+ * longest side is at most maxEdge (ties: WebP, then JPEG...), otherwise the smallest variant.
+ */
+export function pickDisplayVariant<V extends { name: string; format: string; width: number; height: number }>(variants: readonly V[], maxEdge = 1200): V | undefined {
+  for (const name of DISPLAY_VARIANT_PREFERENCE) {
+    const v = variants.find((x) => x.name === name);
+    if (v) return v;
+  }
+  const edge = (v: V) => Math.max(v.width, v.height);
+  const rank = (v: V) => FORMAT_RANK[v.format] ?? 9;
+  const fitting = variants.filter((v) => edge(v) <= maxEdge).sort((a, b) => edge(b) - edge(a) || rank(a) - rank(b) || a.name.localeCompare(b.name));
+  if (fitting[0]) return fitting[0];
+  return [...variants].sort((a, b) => edge(a) - edge(b) || rank(a) - rank(b))[0];
+}
