@@ -29,6 +29,8 @@ export interface ImagingOptions {
   concurrency: number;
   /** Outputs of the catalog the cost estimate is for (10,000 SKUs x 3 slots). */
   catalogOutputs: number;
+  /** Real provider outputs to use instead of drawn ones (cycled when there are fewer than needed). */
+  inputFiles?: string[];
   /** A candidate AVIF setting measured end to end as well (concurrency run): effort, quality, whether zoom keeps AVIF. */
   candidate?: { effort: number; quality: number; zoom: boolean };
 }
@@ -84,9 +86,15 @@ export async function runImaging(o: ImagingOptions) {
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'ca-bench-imaging-'));
   try {
     const count = Math.max(o.reps, o.concurrencyImages);
-    log(`imaging: drawing ${count} 2048x2048 provider outputs`);
     const inputs: Buffer[] = [];
-    for (let i = 0; i < count; i++) inputs.push(await makeProviderOutput(101 + i));
+    if (o.inputFiles && o.inputFiles.length > 0) {
+      log(`imaging: using ${o.inputFiles.length} provider output file(s) given with --imaging-input`);
+      const files = await Promise.all(o.inputFiles.map((f) => fs.readFile(f)));
+      for (let i = 0; i < count; i++) inputs.push(files[i % files.length]!);
+    } else {
+      log(`imaging: drawing ${count} 2048x2048 provider outputs`);
+      for (let i = 0; i < count; i++) inputs.push(await makeProviderOutput(101 + i));
+    }
     const sourceMeta = await sharp(inputs[0]).metadata();
 
     // Warm-up: load the codecs once so neither side pays for it.
@@ -124,8 +132,9 @@ export async function runImaging(o: ImagingOptions) {
       for (let k = 0; k < order.length; k++) await order[(i + k) % order.length]!();
       log(`imaging: image ${i + 1}/${o.reps}: project ${project.at(-1)!.seconds.toFixed(2)} s, minimal ${minimal.at(-1)!.seconds.toFixed(2)} s, renderVariants alone ${renderOnly.at(-1)!.seconds.toFixed(2)} s`);
     }
-    const projectWall = stats(project.map((p) => p.seconds)).mean;
-    const minimalWall = stats(minimal.map((p) => p.seconds)).mean;
+    // Wall time: the median of the reps (a busy machine adds long outliers); CPU time: the mean.
+    const projectWall = stats(project.map((p) => p.seconds)).p50;
+    const minimalWall = stats(minimal.map((p) => p.seconds)).p50;
     const projectCpu = stats(project.map((p) => p.cpuSeconds)).mean;
     const minimalCpu = stats(minimal.map((p) => p.cpuSeconds)).mean;
 
@@ -248,9 +257,16 @@ export async function runImaging(o: ImagingOptions) {
     const imagesPerSecond = child.images! / child.seconds!;
     return {
       imaging: {
-        source: { width: sourceMeta.width, height: sourceMeta.height, format: sourceMeta.format, bytes: originalBytes, content: 'packshot drawing + texture + grain, JPEG q92' },
+        source: {
+          width: sourceMeta.width,
+          height: sourceMeta.height,
+          format: sourceMeta.format,
+          bytes: originalBytes,
+          content: o.inputFiles?.length ? `files: ${o.inputFiles.join(', ')}` : 'drawn: packshot drawing + texture + grain, JPEG q92 (bench/imagingShared.ts)',
+        },
         variantSet: 'DEFAULT_VARIANTS (4 sizes x AVIF/WebP/JPEG)',
         reps: o.reps,
+        wallSecondsEachRep: { project: project.map((p) => round(p.seconds, 2)), minimal: minimal.map((p) => round(p.seconds, 2)), renderVariants: renderOnly.map((p) => round(p.seconds, 2)) },
         secondsPerImage: round(projectWall),
         minimalSecondsPerImage: round(minimalWall),
         ratioToMinimal: round(projectWall / minimalWall),
@@ -258,9 +274,9 @@ export async function runImaging(o: ImagingOptions) {
         minimalCpuSecondsPerImage: round(minimalCpu),
         cpuRatioToMinimal: round(projectCpu / minimalCpu),
         breakdown: {
-          renderVariantsSeconds: round(stats(renderOnly.map((p) => p.seconds)).mean),
+          renderVariantsSeconds: round(stats(renderOnly.map((p) => p.seconds)).p50),
           renderVariantsCpuSeconds: round(stats(renderOnly.map((p) => p.cpuSeconds)).mean),
-          restOfStepSeconds: round(projectWall - stats(renderOnly.map((p) => p.seconds)).mean),
+          restOfStepSeconds: round(projectWall - stats(renderOnly.map((p) => p.seconds)).p50),
           note: 'rest of step = inspect (header + SHA-256), storing the original and 12 variants (fsync each), activity context',
         },
         storagePutSecondsPerImageSummed: round(stats(project.map((p) => p.storageSeconds)).mean),

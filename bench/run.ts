@@ -52,6 +52,7 @@ const program = new Command('bench')
   .option('--imaging-reps <n>', 'images each side of project vs minimal', int('--imaging-reps', 1), 4)
   .option('--imaging-images <n>', 'images in the concurrency = cores run (peak RSS)', int('--imaging-images', 1), 6)
   .option('--avif-grid <pairs>', 'AVIF effort:quality pairs', '2:40,2:45,2:50,2:60,3:45,3:50,4:45,4:50,4:60,6:50')
+  .option('--imaging-input <files>', 'comma-separated real provider outputs (JPEG/PNG) to use instead of drawn ones')
   .option('--avif-candidate <e:q[:nozoom]>', 'an AVIF setting also measured end to end at concurrency = cores ("none" skips)', '2:45')
   // scale
   .option('--skus <n>', 'products imported and dry-run refreshed', int('--skus', 1), 100_000)
@@ -84,6 +85,7 @@ interface Opts {
   imagingImages: number;
   avifGrid: string;
   avifCandidate: string;
+  imagingInput?: string;
   skus: number;
   tableSkus: number;
   dryRunPageSize: number;
@@ -155,7 +157,7 @@ async function main(): Promise<void> {
       }),
     );
     await run('imaging', () =>
-      runImaging({ reps: o.imagingReps, avifGrid: grid, concurrencyImages: o.imagingImages, concurrency: os.availableParallelism(), catalogOutputs: 30_000, candidate: parseCandidate(o.avifCandidate) }),
+      runImaging({ reps: o.imagingReps, avifGrid: grid, concurrencyImages: o.imagingImages, concurrency: os.availableParallelism(), catalogOutputs: 30_000, candidate: parseCandidate(o.avifCandidate), inputFiles: o.imagingInput?.split(',').map((f) => f.trim()).filter(Boolean) }),
     );
     await run('scale', () =>
       runScale(temporal!, { skus: o.skus, tableSkus: o.tableSkus, dryRunPageSize: o.dryRunPageSize, dryRunSkusPerRun: o.dryRunSkusPerRun, historySamples: o.historySamples }),

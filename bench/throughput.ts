@@ -85,7 +85,7 @@ interface ScenarioResult {
   activities: Record<string, { count: number; queueMsMean: number; execMsMean: number; execMsP95: number }>;
   phases: { startupSeconds: number; providerSpanSeconds: number; tailSeconds: number; idleSlotSeconds: number };
   ledger: { jobs: number; duplicateSubmissions: number; billedImages: number };
-  cpu: CpuReport & { msPerSku: Record<string, number> };
+  cpu: CpuReport & { msPerSku: Record<string, number>; totalMsPerSku: number; sustainableSkusPerSecond: number };
   plainCpu: CpuReport;
   loadAverage: { before: number; after: number };
   whereTimeGoes: string[];
@@ -263,7 +263,13 @@ async function runScenario(temporal: TemporalServer, plan: Plan, n: number, o: T
       activities,
       phases,
       ledger: { jobs: ledger.jobs, duplicateSubmissions: ledger.duplicateSubmissions, billedImages: ledger.billedImages },
-      cpu: { ...cpu, msPerSku: Object.fromEntries(Object.entries(cpu.seconds).map(([k, v]) => [k, round((v * 1000) / n, 1)])) },
+      cpu: {
+        ...cpu,
+        msPerSku: Object.fromEntries(Object.entries(cpu.seconds).map(([k, v]) => [k, round((v * 1000) / n, 1)])),
+        totalMsPerSku: round((Object.values(cpu.seconds).reduce((a, b) => a + b, 0) * 1000) / n, 1),
+        // What this machine's cores could sustain if orchestration had them all.
+        sustainableSkusPerSecond: round((os.availableParallelism() * n) / Object.values(cpu.seconds).reduce((a, b) => a + b, 0), 1),
+      },
       plainCpu,
       loadAverage: { before: round(loadBefore, 2), after: round(loadAfter, 2) },
       whereTimeGoes: [],

@@ -35,7 +35,7 @@ import { startRefresh } from '../temporal/refresh';
 import { createWorkers } from '../worker';
 import { startFileServer } from './files';
 import { ensureDatabaseOf, startEmbeddedPostgres, stopLeftoverPostgres, type EmbeddedPostgres } from './postgres';
-import { findLeftover, stopPid } from './processes';
+import { findLeftover, pidAlive, stopPid } from './processes';
 import { writeSampleImages } from './sampleCatalog';
 import { startSimulatorProcess, type SimulatorProcess } from './simulator';
 import { choosePorts, readState, writeState, type LocalPorts } from './state';
@@ -162,6 +162,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         }
       }
       parts.length = 0;
+      try {
+        const { ownerPid: _owner, temporalPid: _t, simulatorPid: _s, ...rest } = readState(dataDir);
+        if (_owner === process.pid) writeState(dataDir, rest);
+      } catch {
+        // The data folder is gone (tests clean up): nothing to record.
+      }
     })();
     return stopped;
   };
@@ -170,13 +176,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
 
   try {
-    // Leftovers of a run that was killed hard hold our ports and files: stop them first.
     const state = readState(dataDir);
     const dbFile = path.join(dataDir, 'temporal.db');
     const leftoverTemporal = findLeftover(state.temporalPid, dbFile);
+    // One stack per data folder: a live owner whose dev server still runs is a stack in use, not a leftover.
+    if (leftoverTemporal !== undefined && state.ownerPid !== undefined && state.ownerPid !== process.pid && pidAlive(state.ownerPid)) {
+      throw new Error(`another local stack is running on ${dataDir} (pid ${state.ownerPid}); stop it (Ctrl-C) or use another --data-dir`);
+    }
+    // Leftovers of a run that was killed hard hold our ports and files: stop them first.
     if (leftoverTemporal !== undefined) {
       log(`Stopping a Temporal dev server left running by an earlier run (pid ${leftoverTemporal}).`);
       await stopPid(leftoverTemporal, 'SIGTERM', 15_000);
+    }
+    const leftoverSimulator = state.ports?.simulator ? findLeftover(state.simulatorPid, `simulator --host 127.0.0.1 --port ${state.ports.simulator}`) : undefined;
+    if (leftoverSimulator !== undefined) {
+      log(`Stopping a local simulator left running by an earlier run (pid ${leftoverSimulator}).`);
+      await stopPid(leftoverSimulator, 'SIGTERM', 10_000);
     }
     if (!external) await stopLeftoverPostgres(path.join(dataDir, 'postgres'), log);
 
@@ -191,7 +206,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       needed,
     });
     for (const m of moved) log(`Port ${m.from} (${m.name}) is in use: using ${m.to} instead (remembered in stack.json).`);
-    writeState(dataDir, { ...state, ports });
+    writeState(dataDir, { version: 1, ports, ownerPid: process.pid });
     checkAbort();
 
     const cli = ensureTemporalCli(log);
@@ -239,7 +254,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (t.status === 'fulfilled') {
       const temporal: DevServer = t.value;
       parts.push({ name: 'Temporal dev server', order: ORDER.temporal, stop: () => temporal.stop() });
-      writeState(dataDir, { ...readState(dataDir), ports, temporalPid: temporal.pid });
+      writeState(dataDir, { ...readState(dataDir), temporalPid: temporal.pid });
     }
     if (p.status === 'fulfilled' && p.value) {
       const pgServer = p.value;
@@ -248,6 +263,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (sm.status === 'fulfilled' && sm.value) {
       const sim = sm.value;
       parts.push({ name: 'simulator', order: ORDER.simulator, stop: () => sim.stop() });
+      writeState(dataDir, { ...readState(dataDir), simulatorPid: sim.process.pid });
     }
     for (const r of [t, p, sm, dr]) if (r.status === 'rejected') throw r.reason;
     const embedded = p.status === 'fulfilled' ? p.value : undefined;

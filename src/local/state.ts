@@ -32,7 +32,10 @@ export const DEFAULT_PORTS: LocalPorts = { temporal: 7233, temporalUi: 8233, pos
 export interface StackState {
   version: 1;
   ports?: Partial<LocalPorts>;
+  /** The process running the stack (the `catalog-assets local` process). */
+  ownerPid?: number;
   temporalPid?: number;
+  simulatorPid?: number;
 }
 
 export function stateFile(dataDir: string): string {

@@ -1,6 +1,6 @@
 /**
  * The Temporal server goes away mid-refresh and comes back: a dev server this test owns (its own
- * SQLite file and a fixed port) is stopped while a 60-SKU refresh runs, kept down for a while, and
+ * SQLite file and a fixed port) is stopped while a 40-SKU refresh runs, kept down for a while, and
  * started again on the same file and port. The workers and the client reconnect by themselves; the
  * refresh resumes where its history says it was and finishes; nothing is paid twice.
  */
@@ -24,7 +24,7 @@ import { startTestStack, type TestStack } from '../helpers/stack';
 import { recordFigures } from './figures';
 
 const CATALOG = 'rel-temporal';
-const SKUS = 60;
+const SKUS = 40;
 const DOWN_MS = 8_000;
 const HERO_ONLY: PlanInput = {
   version: 1,
@@ -99,7 +99,7 @@ describe('a Temporal server restart in the middle of a refresh', () => {
     });
     // Stop the server once the refresh is well under way.
     const deadline = Date.now() + 60_000;
-    while ((await terminalSkus()) < 10) {
+    while ((await terminalSkus()) < 8) {
       if (Date.now() > deadline) throw new Error('the refresh made no progress before the restart');
       await sleep(100);
     }

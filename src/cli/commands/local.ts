@@ -5,6 +5,7 @@
  * keeps everything running until Ctrl-C, which stops it all in order. A second run reuses the data
  * folder and regenerates nothing that is unchanged.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
@@ -116,7 +117,7 @@ async function runLocal(flags: Flags): Promise<number> {
     say(
       `First refresh: ${SAMPLE_PRODUCTS.length} products x ${slots} images = ${outputs} images, ${variantCount} variants each` +
         (heavy
-          ? ' at full 2K size: a few minutes of image work on 2 cores the first time (nothing is redone afterwards). Faster: VARIANTS=cheap SIMULATOR_OUTPUT_SCALE=0.25 npm start'
+          ? ` at full 2K size: several minutes of image work on ${os.availableParallelism()} cores the first time (nothing is redone afterwards). Faster: VARIANTS=cheap SIMULATOR_OUTPUT_SCALE=0.25 npm start`
           : '.'),
     );
   }
