@@ -17,7 +17,7 @@ export function createRefreshActivities(deps: ActivityDeps, catalog: ReturnType<
       const maxAgeDays = typeof settings.maxAgeDays === 'number' && settings.maxAgeDays > 0 ? settings.maxAgeDays : null;
       const parsedPlan = row?.plan ? planSchema.safeParse(row.plan) : undefined;
       const plan = parsedPlan?.success ? parsedPlan.data : DEFAULT_PLAN;
-      const skus = await selectSkuPage(db, { catalogId: input.catalogId, selection: input.selection as Selection, afterSku: input.afterSku, limit: input.limit, maxAgeDays });
+      const skus = await selectSkuPage(db, { catalogId: input.catalogId, selection: input.selection, afterSku: input.afterSku, limit: input.limit, maxAgeDays });
       return {
         skus: skus.map((s) => ({ sku: s.sku, name: s.name })),
         imagesPerSku: plan.slots.filter((s) => s.enabled).reduce((n, s) => n + s.numImages, 0),
@@ -84,7 +84,7 @@ export function createRefreshActivities(deps: ActivityDeps, catalog: ReturnType<
       startedAt: string;
       finished: boolean;
     }): Promise<void> {
-      await recordRefreshRun(db, { ...input, selection: input.selection as Selection, counts: { ...input.counts }, costCents: input.counts.costCents });
+      await recordRefreshRun(db, { ...input, selection: input.selection, counts: { ...input.counts }, costCents: input.counts.costCents });
     },
   };
 }
