@@ -52,7 +52,10 @@ export function toFailure(err: unknown, context: string): unknown {
     return fail(FailureType.storage, `${context}: ${err.message}`, { retryable: err.reason !== 'invalid_key' });
   }
   if (err instanceof SourceFetchError) {
-    return fail(FailureType.invalidProductData, `${context}: ${err.message}`, { retryable: err.retryable });
+    // A timeout or a 5xx from the PIM's image host is retried; a 404 or a non-image is bad data.
+    return err.retryable
+      ? fail(FailureType.sourceUnavailable, `${context}: ${err.message}`, { retryable: true })
+      : fail(FailureType.invalidProductData, `${context}: ${err.message}`);
   }
   const code = (err as { code?: string } | undefined)?.code;
   if (typeof code === 'string' && /^(08|57P|53)/.test(code)) {

@@ -1,7 +1,7 @@
 /** Activities of the catalog refresh: select a page of SKUs, estimate a dry run, record the run. */
 import { Context } from '@temporalio/activity';
 import { getCatalog } from '../src/db/repositories/catalogs';
-import { markProductSettled, recordRefreshRun, selectSkuPage, type Selection } from '../src/db/repositories/selection';
+import { markProductSettled, recordRefreshRun, selectSkuPage } from '../src/db/repositories/selection';
 import { DEFAULT_PLAN, planSchema } from '../src/shared/plan';
 import type { PageEstimate, RefreshCounts, RefreshPage, RefreshSelection } from '../src/shared/refresh';
 import type { AssetRef } from '../src/shared/steps';

@@ -77,6 +77,7 @@ interface ScenarioResult {
   plainScriptRatioToBound: number;
   workerPeakRssMb: number;
   workerMaxRssMb: number;
+  workerRssBeforeMb: number;
   refreshRuns: number;
   largestRefreshRunEvents: number;
   productHistory: { sampled: number; events: number; workflowTasks: number; activities: number; durationMs: number };
@@ -191,7 +192,7 @@ async function runScenario(temporal: TemporalServer, plan: Plan, n: number, o: T
     const warm = await startRefresh(temporal.client, prefix, { catalogId: `${catalogId}-warmup`, selection: 'all', dryRun: false, trigger: 'manual', ...refreshKnobs });
     const warmResult = await refreshResult(temporal.client, warm.workflowId);
     if (warmResult.failed > 0) throw new Error(`throughput/${label}: ${warmResult.failed} warm-up products failed`);
-    await worker.stats(true);
+    const workerRssBeforeMb = (await worker.stats(true)).rssMb;
     sim.reset();
 
     log(`throughput/${label}: Temporal refresh, ${n} SKUs (${jobs} jobs)`);
@@ -249,6 +250,7 @@ async function runScenario(temporal: TemporalServer, plan: Plan, n: number, o: T
       plainScriptRatioToBound: round(plain.seconds / boundSeconds),
       workerPeakRssMb: memory.sampledPeakMb,
       workerMaxRssMb: round(memory.maxRssMb, 1),
+      workerRssBeforeMb: round(workerRssBeforeMb, 1),
       refreshRuns: chain.length,
       largestRefreshRunEvents: Math.max(...chain.map((c) => c.events)),
       productHistory: {
@@ -408,7 +410,12 @@ export async function runThroughput(temporal: TemporalServer, o: ThroughputOptio
         : undefined,
       threeSlot: three ? { ...pick(three), flagged: `three-slot plan (hero, label, lifestyle) at N=${three.n}, smaller than the hero-only N; lifestyle waits for hero` } : undefined,
     },
-    memory: { workerPeakRssMb: hero.workerPeakRssMb, workerMaxRssMb: hero.workerMaxRssMb, during: `hero-only refresh of ${hero.n} SKUs` },
+    memory: {
+      workerPeakRssMb: hero.workerPeakRssMb,
+      workerMaxRssMb: hero.workerMaxRssMb,
+      workerRssBeforeMb: hero.workerRssBeforeMb,
+      during: `hero-only refresh of ${hero.n} SKUs (worker in its own process; sampled every 250 ms; before = after the warm-up refresh)`,
+    },
     heroHistory: hero.productHistory,
   };
 }

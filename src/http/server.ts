@@ -32,6 +32,10 @@ import { registerCatalogRoutes } from './routes/catalogs';
 import { registerHealthRoute, type HealthCheck } from './routes/health';
 import { registerMetricsRoute } from './routes/metrics';
 import { registerWebhookRoutes } from './routes/webhooks';
+import type { PayloadCodec } from '@temporalio/common';
+import { registerResultsRoutes } from '../results/routes';
+import type { AssetStorage } from '../storage/types';
+import { registerCodecRoutes } from '../temporal/codecRoutes';
 
 /** Starts (or signals) a SKU's product workflow. Production: triggerProduct; tests: a recorder. */
 export type ProductTrigger = (
@@ -72,6 +76,10 @@ export interface ServerDeps {
   /** Clock in milliseconds (tests move it to check the replay window). */
   now?: () => number;
   metrics?: HttpMetrics;
+  /** Asset storage: mounts the results page and `/assets/*` (behind the service token when one is set). */
+  storage?: AssetStorage;
+  /** Payload codec endpoint for Temporal UI (`/codec/encode`, `/codec/decode`), when payloads are encrypted. */
+  codec?: { codec: PayloadCodec; allowedOrigins: string[] };
 }
 
 /** What the route modules share. */
@@ -207,8 +215,18 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     }
     registerCatalogRoutes(child, ctx);
     registerMetricsRoute(child, ctx);
+    // Browsers cannot send a bearer header for <img>: with a token set, the page is for clients or a
+    // proxy that add it; on loopback without a token it is open, like the rest of the service.
+    if (deps.storage) registerResultsRoutes(child, { db: deps.db, storage: deps.storage });
     done();
   });
+  if (deps.codec) {
+    const codec = deps.codec;
+    void app.register((child, _opts, done) => {
+      registerCodecRoutes(child, { codec: codec.codec, allowedOrigins: codec.allowedOrigins });
+      done();
+    });
+  }
   registerHealthRoute(app, ctx);
   return app;
 }

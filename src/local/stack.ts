@@ -389,6 +389,7 @@ async function startHttpService(o: { config: Config; runtime: AppRuntime; client
     bodyLimitBytes: o.config.http.bodyLimitBytes,
     trigger: (input, meta) => triggerProduct(o.client, { taskQueuePrefix: prefix, input, productName: meta?.productName }),
     startRefresh: (request) => startRefresh(o.client, prefix, request),
+    storage: o.runtime.storage,
     healthChecks: {
       temporal: async () => {
         await o.client.connection.workflowService.getSystemInfo({});

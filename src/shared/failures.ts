@@ -20,6 +20,8 @@ export const FailureType = {
   ambiguousSubmit: 'ProviderAmbiguousSubmit',
   outputExpired: 'ProviderOutputExpired',
   invalidImage: 'InvalidImage',
+  /** A source or reference image could not be fetched for a reason another attempt may fix. */
+  sourceUnavailable: 'SourceUnavailable',
   storage: 'StorageFailure',
   database: 'DatabaseFailure',
 } as const;

@@ -4,6 +4,8 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from '../../app/logger';
+import { createStorage } from '../../app/runtime';
+import { payloadCodecFromConfig } from '../../temporal/codec';
 import { pruneWebhookEvents } from '../../catalog/pimChanges';
 import { redact } from '../../config/redact';
 import { createDb } from '../../db/connect';
@@ -57,6 +59,7 @@ Examples:
       let pruner: NodeJS.Timeout | undefined;
       try {
         if (flags.migrate) await migrateToLatest(db);
+        const codec = payloadCodecFromConfig(config);
         const app = buildServer({
           db,
           logger,
@@ -68,6 +71,8 @@ Examples:
           bodyLimitBytes: config.http.bodyLimitBytes,
           trigger: (input, meta) => triggerProduct(client, { taskQueuePrefix: prefix, input, productName: meta?.productName }),
           startRefresh: (request) => startRefresh(client, prefix, request),
+          storage: createStorage(config),
+          codec: codec ? { codec, allowedOrigins: [config.temporal.uiUrl] } : undefined,
           healthChecks: {
             temporal: async () => {
               await connection.workflowService.getSystemInfo({});
