@@ -276,7 +276,8 @@ export async function runImaging(o: ImagingOptions) {
         breakdown: {
           renderVariantsSeconds: round(stats(renderOnly.map((p) => p.seconds)).p50),
           renderVariantsCpuSeconds: round(stats(renderOnly.map((p) => p.cpuSeconds)).mean),
-          restOfStepSeconds: round(projectWall - stats(renderOnly.map((p) => p.seconds)).p50),
+          // CPU, not wall: on a busy machine the wall-clock difference of two medians is noise.
+          restOfStepCpuSeconds: round(projectCpu - stats(renderOnly.map((p) => p.cpuSeconds)).mean),
           note: 'rest of step = inspect (header + SHA-256), storing the original and 12 variants (fsync each), activity context',
         },
         storagePutSecondsPerImageSummed: round(stats(project.map((p) => p.storageSeconds)).mean),
