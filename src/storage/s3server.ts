@@ -18,39 +18,17 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { goToolchain, isExecutable, onPath, projectRoot, toolCacheDir } from '../tools/executables';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const VERSITYGW_VERSION = '1.8.0';
 const MODULE = 'github.com/versity/versitygw/cmd/versitygw';
 
-function projectRoot(): string {
-  return path.resolve(import.meta.dirname, '..', '..');
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
-  }
-  return undefined;
-}
-
 /** The Go toolchain that can build versitygw, if any. */
-export function goToolchain(): string | undefined {
-  return onPath('go') ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
-}
+export { goToolchain };
 
 export function s3ServerCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'catalog-assets', `versitygw-${VERSITYGW_VERSION}`);
+  return toolCacheDir(`versitygw-${VERSITYGW_VERSION}`);
 }
 
 export interface ResolvedS3Server {

@@ -10,40 +10,19 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { goToolchain, isExecutable, onPath, projectRoot, toolCacheDir } from '../tools/executables';
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 const MODULE = 'github.com/temporalio/cli/cmd/temporal';
 
-export function projectRoot(): string {
-  return path.resolve(import.meta.dirname, '..', '..');
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
+export { projectRoot };
 
 export function cacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'catalog-assets', `temporal-cli-${TEMPORAL_CLI_VERSION}`);
+  return toolCacheDir(`temporal-cli-${TEMPORAL_CLI_VERSION}`);
 }
 
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
-  }
-  return undefined;
-}
-
-function findGo(): string | undefined {
-  return onPath('go') ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
-}
+const findGo = goToolchain;
 
 export interface ResolvedCli {
   path: string;
