@@ -7,6 +7,15 @@ const nodeBuiltins = [
   'worker_threads', 'zlib',
 ];
 
+const sandboxPaths = [
+  ...nodeBuiltins.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'Workflow code must not use Node built-ins.' })),
+  ...['pg', 'kysely', 'sharp', 'undici', 'fastify', 'pino', '@temporalio/activity', '@temporalio/client', '@temporalio/worker']
+    .map((name) => ({ name, message: 'Workflow code must not do I/O; call an activity.' })),
+];
+const sandboxPatterns = [{ group: ['**/src/db/**', '**/src/provider/**', '**/src/imaging/**', '**/src/storage/**', '**/src/config/**'], message: 'Workflow code may import only the workflow-safe shared module.' }];
+/** The shared modules the workflows import (test/unit/workflowBundle.test.ts checks the bundle). */
+const WORKFLOW_IMPORTED_SHARED = ['src/shared/check.ts', 'src/shared/failures.ts', 'src/shared/ids.ts', 'src/shared/refresh.ts', 'src/shared/searchAttributes.ts', 'src/shared/steps.ts'];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', '.tools/**', '.data/**', 'dist/**', 'test-output/**', 'bench/out/**'] },
   {
@@ -38,16 +47,20 @@ export default tseslint.config(
     // no wall clock or randomness outside the SDK's deterministic replacements.
     files: ['workflows/**/*.ts', 'src/shared/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [
-          ...nodeBuiltins.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'Workflow code must not use Node built-ins.' })),
-          ...['pg', 'kysely', 'sharp', 'undici', 'fastify', 'pino', '@temporalio/activity', '@temporalio/client', '@temporalio/worker']
-            .map((name) => ({ name, message: 'Workflow code must not do I/O; call an activity.' })),
-        ],
-        patterns: [{ group: ['**/src/db/**', '**/src/provider/**', '**/src/imaging/**', '**/src/storage/**', '**/src/config/**'], message: 'Workflow code may import only the workflow-safe shared module.' }],
-      }],
+      'no-restricted-imports': ['error', { paths: sandboxPaths, patterns: sandboxPatterns }],
       'no-restricted-globals': ['error', { name: 'console', message: 'Use the SDK log.' }, { name: 'process', message: 'No process access in workflows.' }],
       'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Use the SDK uuid4 or activity input.' }],
+    },
+  },
+  {
+    // What the workflows import is evaluated again for every workflow execution (the reusable V8
+    // context keeps module state per workflow): no schema library there (src/shared/check.ts).
+    files: ['workflows/**/*.ts', ...WORKFLOW_IMPORTED_SHARED],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [...sandboxPaths, { name: 'zod', message: 'Workflow code is evaluated per workflow execution: check inputs with src/shared/check.ts.' }],
+        patterns: [...sandboxPatterns, { regex: '(^|/)shared(/index|/plan)?$', message: 'These modules load zod; import the workflow-imported shared modules one by one.' }],
+      }],
     },
   },
   {

@@ -12,6 +12,9 @@ import type { AwaitInput, AwaitOutput, SubmitInput, SubmitOutput } from '../src/
 import type { ActivityDeps } from './deps';
 import { fail, providerFailure, toFailure } from './failures';
 
+/** How often a poll loop tells Temporal it is alive (the product workflow's heartbeat timeout is 15 s). */
+export const HEARTBEAT_EVERY_MS = 5_000;
+
 export function createProviderActivities(deps: ActivityDeps) {
   const { db } = deps;
 
@@ -100,6 +103,9 @@ export function createProviderActivities(deps: ActivityDeps) {
       const firstPollAt = previous?.firstPollAt ?? Date.now();
       let polls = previous?.polls ?? 0;
       let interval = deps.poll.initialMs;
+      // A heartbeat is a server write: send one only every HEARTBEAT_EVERY_MS (well inside the
+      // workflow's 15 s heartbeat timeout), so a job that finishes in seconds costs none.
+      let lastBeatAt = Date.now();
       for (;;) {
         if (Date.now() - firstPollAt > deps.poll.maxWaitMs) {
           throw fail(FailureType.jobStillRunning, `job ${input.jobId} did not finish within ${Math.round(deps.poll.maxWaitMs / 1000)} s; it was not submitted again`);
@@ -114,7 +120,10 @@ export function createProviderActivities(deps: ActivityDeps) {
           wait = Math.max(interval, err.retryAfterMs ?? 0);
           log.warn('poll failed; will poll again', { jobId: input.jobId, kind: err.kind, waitMs: wait });
         }
-        ctx.heartbeat({ firstPollAt, polls });
+        if (Date.now() - lastBeatAt >= HEARTBEAT_EVERY_MS) {
+          ctx.heartbeat({ firstPollAt, polls });
+          lastBeatAt = Date.now();
+        }
         if (job?.status === 'completed' || job?.status === 'failed') {
           const delivered = job.outputs.map((o) => ({ index: o.index, url: o.url }));
           const outcomes = job.imageOutcomes.map((o) => ({ index: o.index, outcome: o.outcome, code: o.code, message: o.message }));

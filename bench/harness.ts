@@ -456,7 +456,8 @@ export interface WorkerProcess {
 
 export async function startWorkerProcess(config: WorkerProcessConfig): Promise<WorkerProcess> {
   const child: ChildProcess = fork(path.join(BENCH_DIR, 'workerProcess.ts'), [], {
-    execArgv: ['--import', 'tsx'],
+    // BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=bench/out/prof") profiles the worker.
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
     env: { ...process.env, BENCH_WORKER_CONFIG: JSON.stringify(config) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

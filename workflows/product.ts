@@ -15,20 +15,26 @@ import {
   defineSignal,
   isCancellation,
   log,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
+  type ActivityInterfaceFor,
   type ActivityOptions,
+  type LocalActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { InputCheckError } from '../src/shared/check';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../src/shared/failures';
 import { parseTaskQueueName, taskQueueName } from '../src/shared/ids';
 import { SA } from '../src/shared/searchAttributes';
 import {
   CENTS_PER_IMAGE,
-  productWorkflowInputSchema,
+  parseProductWorkflowInput,
+  type ProductWorkflowArgs,
   type AssetRef,
   type PlanSlotSummary,
   type PreparedSlot,
@@ -83,10 +89,21 @@ export const reviewSignal = defineSignal<[ReviewDecisionSignal]>('review');
 const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
 
 /** Postgres work: quick, retried long enough to ride out a database restart. */
-const DB_OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 30, nonRetryableErrorTypes },
-};
+const DB_RETRY = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 30, nonRetryableErrorTypes } as const;
+const DB_OPTIONS: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: DB_RETRY };
+/**
+ * The same Postgres steps as local activities: run by the workflow worker inside the workflow task,
+ * recorded as markers, so they cost no activity task, no extra workflow task and no server round
+ * trip. Retries back off in the worker up to the threshold, then through a durable timer.
+ */
+const DB_LOCAL_OPTIONS: LocalActivityOptions = { startToCloseTimeout: '30 seconds', localRetryThreshold: '10 seconds', retry: DB_RETRY };
+
+/**
+ * Workflows started before this patch ran their Postgres steps as regular activities on the
+ * workflows queue and upserted the search attributes their starter had already set; their
+ * histories (test/fixtures/histories/v1) still replay through that path.
+ */
+export const LOCAL_DB_STEPS_PATCH = 'local-db-steps';
 /**
  * The paid submit: bounded; an ambiguous failure is retried with the same idempotency key. The
  * timeout is what detects a crashed worker mid-submit, so it is only a little above the client's.
@@ -145,12 +162,13 @@ function describeFailure(err: unknown): SlotFailure {
 }
 
 export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<ProductWorkflowResult> {
-  const parsed = productWorkflowInputSchema.safeParse(rawInput);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw ApplicationFailure.nonRetryable(`invalid workflow input at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, FailureType.invalidProductData);
+  let input: ProductWorkflowArgs;
+  try {
+    input = parseProductWorkflowInput(rawInput);
+  } catch (err) {
+    if (!(err instanceof InputCheckError)) throw err;
+    throw ApplicationFailure.nonRetryable(`invalid workflow input at ${err.path || '(root)'}: ${err.reason}`, FailureType.invalidProductData);
   }
-  const input = parsed.data;
   const info = workflowInfo();
   const status: ProductRunStatus = { catalogId: input.catalogId, sku: input.sku, generation: input.generation, rerunPending: false, slots: {} };
   let changes = 0;
@@ -171,18 +189,41 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
   const pending = () => changes > changesSeenAtStart;
 
   const prefix = parseTaskQueueName(info.taskQueue)?.prefix ?? info.taskQueue;
-  const db = proxyActivities<Activities>({ ...DB_OPTIONS, taskQueue: info.taskQueue });
+  const localDbSteps = patched(LOCAL_DB_STEPS_PATCH);
+  // Both proxies take the same arguments; the call sites pass only a summary as call options.
+  const db: ActivityInterfaceFor<Activities> = localDbSteps
+    ? proxyLocalActivities<Activities>(DB_LOCAL_OPTIONS)
+    : proxyActivities<Activities>({ ...DB_OPTIONS, taskQueue: info.taskQueue });
+  /**
+   * Local activities run one at a time. Their markers record results, not how completions were
+   * batched into activations; two in flight at once could resolve together on replay but apart in
+   * the original run, and let slots schedule their next commands in another order. One at a time,
+   * every resolution is alone in its activation, so the command order replays exactly.
+   */
+  let dbLane: Promise<unknown> = Promise.resolve();
+  function dbStep<K extends keyof Activities>(name: K, options: { summary: string }, args: Parameters<Activities[K]>): Promise<Awaited<ReturnType<Activities[K]>>> {
+    const step = db[name] as unknown as { executeWithOptions(o: { summary: string }, a: Parameters<Activities[K]>): Promise<Awaited<ReturnType<Activities[K]>>> };
+    if (!localDbSteps) return step.executeWithOptions(options, args);
+    const run = () => step.executeWithOptions(options, args);
+    const result = dbLane.then(run, run);
+    dbLane = result.catch(() => undefined);
+    return result;
+  }
   const provider = proxyActivities<Activities>({ taskQueue: taskQueueName(prefix, 'provider'), ...SUBMIT_OPTIONS });
   const poller = proxyActivities<Activities>({ taskQueue: taskQueueName(prefix, 'provider'), ...AWAIT_OPTIONS });
   const imaging = proxyActivities<Activities>({ taskQueue: taskQueueName(prefix, 'imaging'), ...MATERIALIZE_OPTIONS });
 
-  upsertSearchAttributes([
+  // Every starter (signal-with-start, the refresh's children) sets these; a run that continued as
+  // new with a newer trigger, or a start that set none, upserts what differs.
+  const identity = [
     { key: SA.catalogId, value: input.catalogId },
     { key: SA.sku, value: input.sku },
     { key: SA.trigger, value: input.trigger },
-  ]);
+  ] as const;
+  const missing = identity.filter((a) => !localDbSteps || info.typedSearchAttributes.get(a.key) !== a.value);
+  if (missing.length > 0) upsertSearchAttributes([...missing]);
 
-  const plan = await db.loadPlan.executeWithOptions({ summary: `load plan for SKU ${input.sku}` }, [{ catalogId: input.catalogId, sku: input.sku }]);
+  const plan = await dbStep('loadPlan', { summary: `load plan for SKU ${input.sku}` }, [{ catalogId: input.catalogId, sku: input.sku }]);
   status.productName = plan.productName;
   const slots = plan.slots.filter((s) => !input.slots || input.slots.includes(s.name));
   upsertSearchAttributes([{ key: SA.slots, value: slots.map((s) => s.name) }]);
@@ -230,7 +271,7 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
     ]);
 
     state.phase = 'recording';
-    const recorded = await db.recordSlot.executeWithOptions({ summary: `record ${slot.name} for SKU ${sku}` }, [
+    const recorded = await dbStep('recordSlot', { summary: `record ${slot.name} for SKU ${sku}` }, [
       { ...base, slot: slot.name, fingerprint, prompt: prepared.request.prompt, idempotencyKey, outputs, imagesBilled: done.imagesBilled, publish: !plan.review },
     ]);
     return { recorded, done, jobId, imagesBilled: done.imagesBilled };
@@ -243,7 +284,7 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
     const failedDep = deps.find((d) => !d.outcome || d.outcome.outcome === 'failed' || d.outcome.outcome === 'disabled');
     if (failedDep) {
       const failure = { errorType: 'DependencyFailed', message: `slot ${slot.name} needs slot ${failedDep.name}, which has no asset in this run` };
-      await db.recordSlotFailure.executeWithOptions({ summary: `record ${slot.name} failure for SKU ${sku}` }, [{ ...base, slot: slot.name, ...failure }]);
+      await dbStep('recordSlotFailure', { summary: `record ${slot.name} failure for SKU ${sku}` }, [{ ...base, slot: slot.name, ...failure }]);
       return finish(state, { slot: slot.name, outcome: 'failed', ...failure });
     }
     const dependencies: Record<string, AssetRef> = {};
@@ -255,7 +296,7 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
     const track: SlotTrack = {};
     try {
       state.phase = 'preparing';
-      const prepared = await db.prepareSlot.executeWithOptions({ summary: `fingerprint ${slot.name} for SKU ${sku}` }, [
+      const prepared = await dbStep('prepareSlot', { summary: `fingerprint ${slot.name} for SKU ${sku}` }, [
         { ...base, slot: slot.name, force: input.force, dependencies },
       ]);
       track.fingerprint = prepared.fingerprint;
@@ -280,23 +321,23 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
         const base2 = { ...base, slot: slot.name, assetId: generation.recorded.assetId };
         if (!decided || !d) {
           const decision = plan.review.onTimeout === 'approve' ? 'timeout-approve' : 'timeout-keep';
-          await db.decideReview.executeWithOptions({ summary: `review of ${slot.name} timed out: ${decision}` }, [{ ...base2, decision, actor: 'timeout' }]);
+          await dbStep('decideReview', { summary: `review of ${slot.name} timed out: ${decision}` }, [{ ...base2, decision, actor: 'timeout' }]);
           if (decision === 'timeout-keep') return finish(state, { slot: slot.name, outcome: 'kept', rejectedAssetId: generation.recorded.assetId, reason: 'no review decision in time' });
           break;
         }
         const actor = d.by?.trim() || 'operator';
         if (d.decision === 'approve') {
-          await db.decideReview.executeWithOptions({ summary: `${actor} approved ${slot.name}` }, [{ ...base2, decision: 'approve', note: d.note, actor }]);
+          await dbStep('decideReview', { summary: `${actor} approved ${slot.name}` }, [{ ...base2, decision: 'approve', note: d.note, actor }]);
           break;
         }
-        await db.decideReview.executeWithOptions({ summary: `${actor} rejected ${slot.name}` }, [{ ...base2, decision: 'reject', note: d.note, actor }]);
+        await dbStep('decideReview', { summary: `${actor} rejected ${slot.name}` }, [{ ...base2, decision: 'reject', note: d.note, actor }]);
         rejections += 1;
         if (!d.note || rejections > plan.review.maxRejections) {
           return finish(state, { slot: slot.name, outcome: 'kept', rejectedAssetId: generation.recorded.assetId, reason: `rejected by ${actor}${d.note ? `: ${d.note}` : ''}` });
         }
         // Reject with a note: regenerate the slot with the note added to the prompt.
         state.phase = 'preparing';
-        const again = await db.prepareSlot.executeWithOptions({ summary: `regenerate ${slot.name} for SKU ${sku} after review` }, [
+        const again = await dbStep('prepareSlot', { summary: `regenerate ${slot.name} for SKU ${sku} after review` }, [
           { ...base, slot: slot.name, force: true, dependencies, reviewNote: d.note },
         ]);
         if (again.action === 'skip') break;
@@ -318,7 +359,7 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
       if (isCancellation(err)) throw err;
       const failure = describeFailure(err);
       log.warn('slot failed', { slot: slot.name, ...failure });
-      await db.recordSlotFailure.executeWithOptions({ summary: `record ${slot.name} failure for SKU ${sku}` }, [
+      await dbStep('recordSlotFailure', { summary: `record ${slot.name} failure for SKU ${sku}` }, [
         { ...base, slot: slot.name, fingerprint: track.fingerprint, idempotencyKey: track.idempotencyKey, ...failure },
       ]);
       return finish(state, { slot: slot.name, outcome: 'failed', ...failure, jobId: track.jobId });
@@ -361,7 +402,7 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
   upsertSearchAttributes([{ key: SA.outcome, value: failed.length > 0 ? (generated.length > 0 ? 'partial' : 'failed') : result.outcome }]);
   if (failed.length === 0 && !input.slots) {
     // Every slot is current for the attributes this run read: `changed` selection will pass it by.
-    await db.markProductSettled.executeWithOptions({ summary: `mark SKU ${sku} settled` }, [
+    await dbStep('markProductSettled', { summary: `mark SKU ${sku} settled` }, [
       { catalogId: input.catalogId, sku, attributesFingerprint: plan.attributesFingerprint },
     ]);
   }
@@ -369,7 +410,7 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
   if (pending()) {
     // A newer change arrived while this plan ran: run again with the newest data, in a fresh history.
     status.rerunPending = true;
-    await continueAsNew<typeof productWorkflow>({ ...input, trigger: latestTrigger as typeof input.trigger, force: false, generation: input.generation + 1 });
+    await continueAsNew<typeof productWorkflow>({ ...input, trigger: latestTrigger as ProductWorkflowArgs['trigger'], force: false, generation: input.generation + 1 });
   }
   if (failed.length > 0) {
     // Successful slots are recorded; the run itself ends Failed so Temporal UI's filters tell the truth.

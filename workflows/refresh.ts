@@ -14,6 +14,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  patched,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
@@ -24,7 +25,8 @@ import type { Activities } from '../activities';
 import { NON_RETRYABLE_FAILURES } from '../src/shared/failures';
 import { productWorkflowId } from '../src/shared/ids';
 import { SA } from '../src/shared/searchAttributes';
-import { emptyCounts, refreshWorkflowInputSchema, type RefreshCounts, type RefreshProgress, type RefreshResult, type RefreshWorkflowInput } from '../src/shared/refresh';
+import { InputCheckError } from '../src/shared/check';
+import { emptyCounts, parseRefreshWorkflowInput, type RefreshCounts, type RefreshProgress, type RefreshResult, type RefreshWorkflowArgs, type RefreshWorkflowInput } from '../src/shared/refresh';
 import { CENTS_PER_IMAGE } from '../src/shared/steps';
 import { FailureType } from '../src/shared/failures';
 import { productChangedSignal, productWorkflow, type ProductWorkflowResult } from './product';
@@ -45,12 +47,13 @@ function productResultOf(err: unknown): ProductWorkflowResult | undefined {
 }
 
 export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<RefreshResult> {
-  const parsed = refreshWorkflowInputSchema.safeParse(rawInput);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw ApplicationFailure.nonRetryable(`invalid refresh input at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, FailureType.invalidPlan);
+  let input: RefreshWorkflowArgs;
+  try {
+    input = parseRefreshWorkflowInput(rawInput);
+  } catch (err) {
+    if (!(err instanceof InputCheckError)) throw err;
+    throw ApplicationFailure.nonRetryable(`invalid refresh input at ${err.path || '(root)'}: ${err.reason}`, FailureType.invalidPlan);
   }
-  const input = parsed.data;
   const info = workflowInfo();
   const counts: RefreshCounts = input.carry ? { ...input.carry.counts } : emptyCounts();
   const progress: RefreshProgress = {
@@ -97,11 +100,17 @@ export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<R
       const handle = await startChild(productWorkflow, {
         workflowId,
         taskQueue: info.taskQueue,
-        args: [{ catalogId: input.catalogId, sku, trigger: input.trigger === 'schedule' ? 'schedule' : 'refresh' }],
+        args: [{ catalogId: input.catalogId, sku, trigger: childTrigger }],
         // A refresh that is stopped must not strand paid jobs: products finish on their own.
         parentClosePolicy: ParentClosePolicy.ABANDON,
         staticSummary: `asset plan for SKU ${sku} (${name})`,
         memo: { productName: name },
+        // Set at start, so the product workflow needs no upsert of its own (one visibility write less).
+        ...(childSearchAttributes ? { typedSearchAttributes: [
+          { key: SA.catalogId, value: input.catalogId },
+          { key: SA.sku, value: sku },
+          { key: SA.trigger, value: childTrigger },
+        ] } : {}),
       });
       result = await handle.result();
     } catch (err) {
@@ -127,6 +136,10 @@ export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<R
     else counts.skipped += 1;
     setCurrentDetails(describe());
   }
+
+  const childTrigger = input.trigger === 'schedule' ? 'schedule' : 'refresh';
+  // Runs started before this patch started children without search attributes.
+  const childSearchAttributes = patched('child-search-attributes');
 
   let processedThisRun = 0;
   const inflight: Array<Promise<void>> = [];

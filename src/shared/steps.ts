@@ -2,23 +2,39 @@
  * The shapes that cross between the product workflow and its activities: keys, URLs and small
  * summaries only, never image bytes. Workflow-safe.
  */
-import { z } from 'zod';
+import { arrayOf, bool, num, objectOf, oneOf, optional, str } from './check';
 
-export const productWorkflowInputSchema = z
-  .object({
-    catalogId: z.string().min(1).max(200),
-    sku: z.string().min(1).max(200),
-    trigger: z.enum(['webhook', 'import', 'refresh', 'schedule', 'manual', 'review']).default('manual'),
-    /** Regenerate even when a slot's fingerprint matches its current asset. */
-    force: z.boolean().default(false),
-    /** Only these slots (default: every enabled slot of the plan). */
-    slots: z.array(z.string()).optional(),
-    /** How many times this workflow has continued-as-new to absorb a newer change. */
-    generation: z.number().int().min(0).default(0),
-  })
-  .strict();
-export type ProductWorkflowInput = z.input<typeof productWorkflowInputSchema>;
-export type ProductWorkflowArgs = z.infer<typeof productWorkflowInputSchema>;
+export const PRODUCT_TRIGGERS = ['webhook', 'import', 'refresh', 'schedule', 'manual', 'review'] as const;
+export type ProductTrigger = (typeof PRODUCT_TRIGGERS)[number];
+
+/** What starts a product workflow. */
+export interface ProductWorkflowInput {
+  catalogId: string;
+  sku: string;
+  /** Default 'manual'. */
+  trigger?: ProductTrigger;
+  /** Regenerate even when a slot's fingerprint matches its current asset (default false). */
+  force?: boolean;
+  /** Only these slots (default: every enabled slot of the plan). */
+  slots?: string[];
+  /** How many times this workflow has continued-as-new to absorb a newer change (default 0). */
+  generation?: number;
+}
+export type ProductWorkflowArgs = Required<Omit<ProductWorkflowInput, 'slots'>> & Pick<ProductWorkflowInput, 'slots'>;
+
+/** Checks and defaults a product workflow's input; throws InputCheckError naming the field. */
+export function parseProductWorkflowInput(raw: unknown): ProductWorkflowArgs {
+  const o = objectOf(raw, '', ['catalogId', 'sku', 'trigger', 'force', 'slots', 'generation']);
+  const slots = optional(o.slots, 'slots', (v, p) => arrayOf(v, p, (x, q) => str(x, q)));
+  return {
+    catalogId: str(o.catalogId, 'catalogId', { min: 1, max: 200 }),
+    sku: str(o.sku, 'sku', { min: 1, max: 200 }),
+    trigger: optional(o.trigger, 'trigger', (v, p) => oneOf(v, p, PRODUCT_TRIGGERS)) ?? 'manual',
+    force: optional(o.force, 'force', bool) ?? false,
+    ...(slots ? { slots } : {}),
+    generation: optional(o.generation, 'generation', (v, p) => num(v, p, { int: true, min: 0 })) ?? 0,
+  };
+}
 
 export interface PlanSlotSummary {
   name: string;

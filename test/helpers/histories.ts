@@ -23,3 +23,28 @@ export function historyFromFixture(json: unknown): proto.temporal.api.history.v1
   }
   return History.fromObject(json);
 }
+
+type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
+
+/** The activity type a local activity's marker records (sdk-core's `core_local_activity` marker). */
+export function localActivityType(event: HistoryEvent): string | undefined {
+  const marker = event.markerRecordedEventAttributes;
+  if (marker?.markerName !== 'core_local_activity') return undefined;
+  const data = marker.details?.data?.payloads?.[0]?.data;
+  if (!data) return undefined;
+  const parsed = JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string };
+  return parsed.activity_type;
+}
+
+/** Every activity a history ran, regular (scheduled events) and local (markers), in order. */
+export function activitiesOf(events: readonly HistoryEvent[]): { activities: string[]; local: string[] } {
+  const activities: string[] = [];
+  const local: string[] = [];
+  for (const e of events) {
+    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (name) activities.push(name);
+    const la = localActivityType(e);
+    if (la) local.push(la);
+  }
+  return { activities, local };
+}

@@ -12,7 +12,15 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { historyFromFixture } from '../helpers/histories';
 
 const DIR = path.resolve(import.meta.dirname, '..', 'fixtures', 'histories');
-const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+/**
+ * v1/: recorded before the `local-db-steps` patch (Postgres steps as regular activities). Workflows
+ * of that shape may still be running after an upgrade, so they must keep replaying for as long as
+ * the patch's old branch is in the code.
+ */
+const V1 = 'v1';
+const jsonIn = (dir: string) => fs.readdirSync(path.join(DIR, dir)).filter((f) => f.endsWith('.json')).sort();
+const files = [...jsonIn(''), ...jsonIn(V1).map((f) => `${V1}/${f}`)];
+const SCENARIOS = ['generate', 'unchanged', 'failed-slot', 'dependency-failed', 'retried-faults', 'coalesced-run1', 'coalesced-run2', 'review-reject-approve', 'review-timeout'];
 const load = (file: string) => historyFromFixture(JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8')));
 
 describe('replaying recorded product workflow histories', () => {
@@ -27,8 +35,9 @@ describe('replaying recorded product workflow histories', () => {
   }, 60_000);
 
   it('has the recorded scenarios', () => {
-    for (const scenario of ['generate', 'unchanged', 'failed-slot', 'dependency-failed', 'retried-faults', 'coalesced-run1', 'coalesced-run2', 'review-reject-approve', 'review-timeout']) {
+    for (const scenario of SCENARIOS) {
       expect(files).toContain(`product-${scenario}.json`);
+      expect(files).toContain(`${V1}/product-${scenario}.json`);
     }
   });
 

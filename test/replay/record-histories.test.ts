@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { upsertProducts } from '../../src/db/repositories/products';
 import type { ProductRunStatus } from '../../workflows';
-import { historyToFixture } from '../helpers/histories';
+import { activitiesOf, historyToFixture } from '../helpers/histories';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 
 const OUT_DIR = path.resolve(import.meta.dirname, '..', 'fixtures', 'histories');
@@ -33,14 +33,17 @@ describe.skipIf(!record)('record product workflow histories (skipped unless RECO
    * Saves a run's history, one event per line (small, and a re-recording diffs event by event).
    * Returns its event types and scheduled activities for the scenario's own checks.
    */
-  async function save(name: string, handle: WorkflowHandle): Promise<{ events: string[]; activities: string[] }> {
+  async function save(name: string, handle: WorkflowHandle): Promise<{ events: string[]; activities: string[]; remote: string[] }> {
     const history = await handle.fetchHistory();
     const { events = [], ...rest } = historyToFixture(history) as { events?: unknown[] };
     expect(Object.keys(rest)).toEqual([]);
     await fs.writeFile(path.join(OUT_DIR, `product-${name}.json`), `{"events": [\n${events.map((e) => JSON.stringify(e)).join(',\n')}\n]}\n`);
+    const { activities, local } = activitiesOf(history.events ?? []);
     return {
       events: (history.events ?? []).map((e) => Object.keys(e).find((k) => k.endsWith('EventAttributes')) ?? '?'),
-      activities: (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []),
+      // Regular and local activities together: the Postgres steps run as local activities.
+      activities: [...activities, ...local],
+      remote: activities,
     };
   }
 
@@ -57,6 +60,8 @@ describe.skipIf(!record)('record product workflow histories (skipped unless RECO
     const first = await stack.trigger({ catalogId: CATALOG, sku: 'RP-GEN', trigger: 'manual' });
     const generated = await save('generate', await settle(first.workflowId, first.runId));
     expect(['submitJob', 'awaitJob', 'materializeOutputs', 'recordSlot'].map((a) => count(generated.activities, a))).toEqual([3, 3, 3, 3]);
+    // The Postgres steps ran as local activities; only provider and imaging work became tasks.
+    expect([...new Set(generated.remote)].sort()).toEqual(['awaitJob', 'materializeOutputs', 'submitJob']);
     expect(generated.events.at(-1)).toBe('workflowExecutionCompletedEventAttributes');
 
     const second = await stack.trigger({ catalogId: CATALOG, sku: 'RP-GEN', trigger: 'schedule' });

@@ -9,10 +9,16 @@ import { z } from 'zod';
 import { catalogIdSchema } from '../../catalog/text';
 import { redact } from '../../config/redact';
 import { getCatalog } from '../../db/repositories/catalogs';
-import { budgetSchema, selectionSchema } from '../../shared/refresh';
+import { MAX_LISTED_SKUS, MAX_SKU_LENGTH, SELECTIONS } from '../../shared/refresh';
 import type { RouteContext } from '../server';
 
 const paramsSchema = z.object({ id: catalogIdSchema });
+// The same limits the refresh workflow checks its input against (src/shared/refresh.ts).
+const selectionSchema = z.union([
+  z.enum(SELECTIONS),
+  z.object({ skus: z.array(z.string().min(1).max(MAX_SKU_LENGTH)).min(1).max(MAX_LISTED_SKUS) }).strict(),
+]);
+const budgetSchema = z.object({ images: z.number().int().min(0).optional(), usd: z.number().min(0).optional() }).strict();
 export const refreshBodySchema = z
   .object({
     selection: selectionSchema,
