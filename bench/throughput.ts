@@ -316,7 +316,7 @@ function explain(r: ScenarioResult, o: ThroughputOptions, analyses: HistoryAnaly
   if (r.provider.providerQueueMs.mean > 0.5 * o.latencyMs) {
     lines.push('jobs queued at the provider for a good part of L: the window keeps more than C jobs submitted, so the provider, not orchestration, is the limit while the window is full.');
   }
-  const acts = Object.entries(r.activities).filter(([name]) => name !== 'awaitJob');
+  const acts = Object.entries(r.activities).filter(([name]) => name !== 'awaitJob' && name !== 'generateJob');
   const perSkuMs = acts.reduce((s, [, a]) => s + ((a.queueMsMean + a.execMsMean) * a.count) / r.n, 0);
   lines.push(
     `per SKU, outside awaiting the job: ${perSkuMs.toFixed(0)} ms in other activities (queue wait + execution): ` +

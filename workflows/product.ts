@@ -36,6 +36,7 @@ import {
   parseProductWorkflowInput,
   type ProductWorkflowArgs,
   type AssetRef,
+  type AwaitOutput,
   type PlanSlotSummary,
   type PreparedSlot,
   type ProductWorkflowInput,
@@ -100,10 +101,12 @@ const DB_LOCAL_OPTIONS: LocalActivityOptions = { startToCloseTimeout: '30 second
 
 /**
  * Workflows started before this patch ran their Postgres steps as regular activities on the
- * workflows queue and upserted the search attributes their starter had already set; their
- * histories (test/fixtures/histories/v1) still replay through that path.
+ * workflows queue, submitted and awaited in two activities, and upserted the search attributes
+ * their starter had already set; their histories (test/fixtures/histories/v1) still replay
+ * through that path.
  */
-export const LOCAL_DB_STEPS_PATCH = 'local-db-steps';
+export const LEAN_STEPS_PATCH = 'lean-steps';
+
 /**
  * The paid submit: bounded; an ambiguous failure is retried with the same idempotency key. The
  * timeout is what detects a crashed worker mid-submit, so it is only a little above the client's.
@@ -123,6 +126,14 @@ const AWAIT_OPTIONS: ActivityOptions = {
     maximumAttempts: 10,
     nonRetryableErrorTypes: [...nonRetryableErrorTypes, FailureType.jobStillRunning],
   },
+};
+/**
+ * Submit and await as one activity (generateJob): one activity task and one workflow task fewer per
+ * slot. Heartbeats carry it through a slow submit; the ledger keeps retries from paying twice.
+ */
+const GENERATE_OPTIONS: ActivityOptions = {
+  ...AWAIT_OPTIONS,
+  retry: { ...AWAIT_OPTIONS.retry, maximumAttempts: 12 },
 };
 /** Download and variants: CPU-bound, on the imaging queue; a corrupt download is retried twice. */
 const MATERIALIZE_OPTIONS: ActivityOptions = {
@@ -189,9 +200,9 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
   const pending = () => changes > changesSeenAtStart;
 
   const prefix = parseTaskQueueName(info.taskQueue)?.prefix ?? info.taskQueue;
-  const localDbSteps = patched(LOCAL_DB_STEPS_PATCH);
+  const lean = patched(LEAN_STEPS_PATCH);
   // Both proxies take the same arguments; the call sites pass only a summary as call options.
-  const db: ActivityInterfaceFor<Activities> = localDbSteps
+  const db: ActivityInterfaceFor<Activities> = lean
     ? proxyLocalActivities<Activities>(DB_LOCAL_OPTIONS)
     : proxyActivities<Activities>({ ...DB_OPTIONS, taskQueue: info.taskQueue });
   /**
@@ -203,7 +214,7 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
   let dbLane: Promise<unknown> = Promise.resolve();
   function dbStep<K extends keyof Activities>(name: K, options: { summary: string }, args: Parameters<Activities[K]>): Promise<Awaited<ReturnType<Activities[K]>>> {
     const step = db[name] as unknown as { executeWithOptions(o: { summary: string }, a: Parameters<Activities[K]>): Promise<Awaited<ReturnType<Activities[K]>>> };
-    if (!localDbSteps) return step.executeWithOptions(options, args);
+    if (!lean) return step.executeWithOptions(options, args);
     const run = () => step.executeWithOptions(options, args);
     const result = dbLane.then(run, run);
     dbLane = result.catch(() => undefined);
@@ -211,6 +222,7 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
   }
   const provider = proxyActivities<Activities>({ taskQueue: taskQueueName(prefix, 'provider'), ...SUBMIT_OPTIONS });
   const poller = proxyActivities<Activities>({ taskQueue: taskQueueName(prefix, 'provider'), ...AWAIT_OPTIONS });
+  const generator = proxyActivities<Activities>({ taskQueue: taskQueueName(prefix, 'provider'), ...GENERATE_OPTIONS });
   const imaging = proxyActivities<Activities>({ taskQueue: taskQueueName(prefix, 'imaging'), ...MATERIALIZE_OPTIONS });
 
   // Every starter (signal-with-start, the refresh's children) sets these; a run that continued as
@@ -220,7 +232,7 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
     { key: SA.sku, value: input.sku },
     { key: SA.trigger, value: input.trigger },
   ] as const;
-  const missing = identity.filter((a) => !localDbSteps || info.typedSearchAttributes.get(a.key) !== a.value);
+  const missing = identity.filter((a) => !lean || info.typedSearchAttributes.get(a.key) !== a.value);
   if (missing.length > 0) upsertSearchAttributes([...missing]);
 
   const plan = await dbStep('loadPlan', { summary: `load plan for SKU ${input.sku}` }, [{ catalogId: input.catalogId, sku: input.sku }]);
@@ -246,20 +258,34 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
   async function generate(slot: PlanSlotSummary, prepared: Extract<PreparedSlot, { action: 'generate' }>, state: SlotStatus, track: SlotTrack) {
     const { fingerprint, idempotencyKey } = prepared;
     track.idempotencyKey = idempotencyKey;
-    // Once a job id is known, this run never submits for this generation again.
-    state.phase = 'submitting';
-    const submitted = await provider.submitJob.executeWithOptions({ summary: `${slot.kind} ${slot.name} for SKU ${sku}` }, [
-      { ...base, slot: slot.name, fingerprint, idempotencyKey, request: prepared.request },
-    ]);
-    const jobId = submitted.jobId;
-    state.jobId = jobId;
-    track.jobId = jobId;
-    if (!submitted.replayed) submissions += 1;
+    let jobId: string;
+    let done: AwaitOutput;
+    if (lean) {
+      state.phase = 'generating';
+      const generated = await generator.generateJob.executeWithOptions({ summary: `${slot.kind} ${slot.name} for SKU ${sku}` }, [
+        { ...base, slot: slot.name, fingerprint, idempotencyKey, request: prepared.request },
+      ]);
+      jobId = generated.jobId;
+      state.jobId = jobId;
+      track.jobId = jobId;
+      if (!generated.replayed) submissions += 1;
+      done = generated;
+    } else {
+      // Once a job id is known, this run never submits for this generation again.
+      state.phase = 'submitting';
+      const submitted = await provider.submitJob.executeWithOptions({ summary: `${slot.kind} ${slot.name} for SKU ${sku}` }, [
+        { ...base, slot: slot.name, fingerprint, idempotencyKey, request: prepared.request },
+      ]);
+      jobId = submitted.jobId;
+      state.jobId = jobId;
+      track.jobId = jobId;
+      if (!submitted.replayed) submissions += 1;
 
-    state.phase = 'generating';
-    const done = await poller.awaitJob.executeWithOptions({ summary: `await ${slot.name} job ${jobId}` }, [
-      { idempotencyKey, jobId, imagesRequested: prepared.request.numImages },
-    ]);
+      state.phase = 'generating';
+      done = await poller.awaitJob.executeWithOptions({ summary: `await ${slot.name} job ${jobId}` }, [
+        { idempotencyKey, jobId, imagesRequested: prepared.request.numImages },
+      ]);
+    }
     if (done.outputs.length < prepared.request.numImages) {
       log.warn('job delivered fewer images than requested', { slot: slot.name, delivered: done.outputs.length, outcomes: done.imageOutcomes });
     }

@@ -127,6 +127,9 @@ export interface SubmitOutput {
   replayed: boolean;
 }
 
+/** Submit and await in one provider activity: what the product workflow runs since `lean-steps`. */
+export interface GenerateOutput extends AwaitOutput, SubmitOutput {}
+
 export interface AwaitInput {
   idempotencyKey: string;
   jobId: string;

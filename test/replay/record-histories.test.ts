@@ -59,15 +59,15 @@ describe.skipIf(!record)('record product workflow histories (skipped unless RECO
     await stack.addProducts(CATALOG, [{ sku: 'RP-GEN', attributes: sampleAttributes(stack, 'RP-GEN') }]);
     const first = await stack.trigger({ catalogId: CATALOG, sku: 'RP-GEN', trigger: 'manual' });
     const generated = await save('generate', await settle(first.workflowId, first.runId));
-    expect(['submitJob', 'awaitJob', 'materializeOutputs', 'recordSlot'].map((a) => count(generated.activities, a))).toEqual([3, 3, 3, 3]);
+    expect(['generateJob', 'materializeOutputs', 'recordSlot'].map((a) => count(generated.activities, a))).toEqual([3, 3, 3]);
     // The Postgres steps ran as local activities; only provider and imaging work became tasks.
-    expect([...new Set(generated.remote)].sort()).toEqual(['awaitJob', 'materializeOutputs', 'submitJob']);
+    expect([...new Set(generated.remote)].sort()).toEqual(['generateJob', 'materializeOutputs']);
     expect(generated.events.at(-1)).toBe('workflowExecutionCompletedEventAttributes');
 
     const second = await stack.trigger({ catalogId: CATALOG, sku: 'RP-GEN', trigger: 'schedule' });
     const unchanged = await save('unchanged', await settle(second.workflowId, second.runId));
     expect(count(unchanged.activities, 'prepareSlot')).toBe(3);
-    expect(count(unchanged.activities, 'submitJob')).toBe(0);
+    expect(count(unchanged.activities, 'generateJob')).toBe(0);
     expect(unchanged.events.at(-1)).toBe('workflowExecutionCompletedEventAttributes');
   });
 
@@ -75,7 +75,7 @@ describe.skipIf(!record)('record product workflow histories (skipped unless RECO
     await stack.addProducts(CATALOG, [{ sku: 'RP-FAIL', attributes: sampleAttributes(stack, 'RP-FAIL', { labelText: 'blocked-content 50 ml' }) }]);
     const run = await stack.trigger({ catalogId: CATALOG, sku: 'RP-FAIL', trigger: 'webhook' });
     const { events, activities } = await save('failed-slot', await settle(run.workflowId, run.runId));
-    expect([count(activities, 'submitJob'), count(activities, 'recordSlot'), count(activities, 'recordSlotFailure')]).toEqual([3, 2, 1]);
+    expect([count(activities, 'generateJob'), count(activities, 'recordSlot'), count(activities, 'recordSlotFailure')]).toEqual([3, 2, 1]);
     expect(events.at(-1)).toBe('workflowExecutionFailedEventAttributes');
   });
 
@@ -85,7 +85,7 @@ describe.skipIf(!record)('record product workflow histories (skipped unless RECO
     const run = await stack.trigger({ catalogId: CATALOG, sku: 'RP-DEP', trigger: 'manual', slots: ['hero', 'lifestyle'] });
     const { events, activities } = await save('dependency-failed', await settle(run.workflowId, run.runId));
     expect(stack.simulator.faults().script).toEqual([]);
-    expect([count(activities, 'submitJob'), count(activities, 'recordSlotFailure')]).toEqual([1, 2]);
+    expect([count(activities, 'generateJob'), count(activities, 'recordSlotFailure')]).toEqual([1, 2]);
     expect(events.at(-1)).toBe('workflowExecutionFailedEventAttributes');
   });
 
@@ -145,7 +145,7 @@ describe.skipIf(!record)('record product workflow histories (skipped unless RECO
     await awaitingVersion(2);
     await handle.signal('review', { slot: 'hero', decision: 'approve', by: 'replay@example.com' });
     const reviewed = await save('review-reject-approve', await settle(run.workflowId, run.runId));
-    expect(count(reviewed.activities, 'submitJob')).toBe(2);
+    expect(count(reviewed.activities, 'generateJob')).toBe(2);
     expect(count(reviewed.events, 'workflowExecutionSignaledEventAttributes')).toBeGreaterThanOrEqual(3);
     expect(reviewed.events.at(-1)).toBe('workflowExecutionCompletedEventAttributes');
 
