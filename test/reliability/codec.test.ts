@@ -50,7 +50,13 @@ function payloadsOf(node: unknown, out: Payload[] = []): Payload[] {
   if (node && typeof node === 'object') {
     const o = node as Record<string, unknown>;
     if (o.metadata && typeof o.metadata === 'object' && 'data' in o && !Array.isArray(o.metadata)) out.push(o);
-    else for (const [k, v] of Array.isArray(node) ? node.entries() : Object.entries(o)) if (k !== 'searchAttributes') payloadsOf(v, out);
+    else if (typeof o.markerName === 'string') {
+      // Markers (local activities, patches) carry the SDK's own bookkeeping (activity type, sequence
+      // number, patch id) outside the data converter; only a local activity's result is user data.
+      // The byte search over the whole history still covers the bookkeeping.
+      const details = (o.details ?? {}) as Record<string, unknown>;
+      if (details.result) payloadsOf(details.result, out);
+    } else for (const [k, v] of Array.isArray(node) ? node.entries() : Object.entries(o)) if (k !== 'searchAttributes') payloadsOf(v, out);
   }
   return out;
 }
