@@ -270,6 +270,9 @@ export async function runImaging(o: ImagingOptions) {
         secondsPerImage: round(projectWall),
         minimalSecondsPerImage: round(minimalWall),
         ratioToMinimal: round(projectWall / minimalWall),
+        // Each rep runs both sides on the same input back to back: the median of those ratios is less
+        // sensitive to a slow moment of the machine than the ratio of the two medians.
+        pairedRatioMedian: round(stats(project.map((p, i) => p.seconds / minimal[i]!.seconds)).p50),
         cpuSecondsPerImage: round(projectCpu),
         minimalCpuSecondsPerImage: round(minimalCpu),
         cpuRatioToMinimal: round(projectCpu / minimalCpu),

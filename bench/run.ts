@@ -49,7 +49,7 @@ const program = new Command('bench')
   .option('--db-pool <n>', 'worker Postgres pool size', int('--db-pool', 1), 20)
   .option('--output-scale <s>', 'simulator output scale (image work made negligible)', parseFloat, 0.05)
   // imaging
-  .option('--imaging-reps <n>', 'images each side of project vs minimal', int('--imaging-reps', 1), 4)
+  .option('--imaging-reps <n>', 'images each side of project vs minimal (each ~1 s: enough reps to outweigh scheduling noise)', int('--imaging-reps', 1), 10)
   .option('--imaging-images <n>', 'images in the concurrency = cores run (peak RSS)', int('--imaging-images', 1), 6)
   .option('--avif-grid <pairs>', 'AVIF effort:quality pairs', '2:40,2:45,2:50,2:60,3:45,3:50,4:45,4:50,4:60,6:50')
   .option('--imaging-input <files>', 'comma-separated real provider outputs (JPEG/PNG) to use instead of drawn ones')
