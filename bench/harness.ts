@@ -30,6 +30,7 @@ import type { ParsedJob } from '../src/provider/client';
 import { ALL_SEARCH_ATTRIBUTES } from '../src/shared';
 import { findTemporalCli } from '../src/temporal/cli';
 import { WORKFLOWS_PATH } from '../src/worker';
+import { localActivityType, type MarkerEventLike } from '../test/helpers/histories';
 
 export const BENCH_DIR = import.meta.dirname;
 export const OUT_DIR = path.join(BENCH_DIR, 'out');
@@ -531,6 +532,7 @@ interface HistoryEventLike {
   activityTaskFailedEventAttributes?: { scheduledEventId?: unknown } | null;
   workflowTaskStartedEventAttributes?: { scheduledEventId?: unknown } | null;
   workflowTaskCompletedEventAttributes?: { scheduledEventId?: unknown } | null;
+  markerRecordedEventAttributes?: MarkerEventLike['markerRecordedEventAttributes'];
 }
 
 /** EventType enums arrive as numbers from the SDK's decoded protos. */
@@ -567,6 +569,9 @@ export interface HistoryAnalysis {
   events: number;
   workflowTasks: number;
   activities: number;
+  /** Local activities (the Postgres steps): markers in the history, no task of their own. */
+  localActivities: number;
+  localActivity: Record<string, number>;
   durationMs: number;
   /** Workflow task scheduled to started, and started to completed (ms, summed over the history). */
   workflowTaskQueueMs: number;
@@ -578,11 +583,16 @@ export interface HistoryAnalysis {
 export function analyzeHistory(events: HistoryEventLike[]): HistoryAnalysis {
   const byId = new Map<number, HistoryEventLike>();
   for (const e of events) byId.set(Number(e.eventId), e);
-  const out: HistoryAnalysis = { events: events.length, workflowTasks: 0, activities: 0, durationMs: 0, workflowTaskQueueMs: 0, workflowTaskRunMs: 0, activity: {} };
+  const out: HistoryAnalysis = { events: events.length, workflowTasks: 0, activities: 0, localActivities: 0, localActivity: {}, durationMs: 0, workflowTaskQueueMs: 0, workflowTaskRunMs: 0, activity: {} };
   if (events.length > 0) out.durationMs = eventMs(events[events.length - 1]!) - eventMs(events[0]!);
   const started = new Map<number, number>();
   for (const e of events) {
     const t = eventType(e);
+    const local = localActivityType(e);
+    if (local) {
+      out.localActivities += 1;
+      out.localActivity[local] = (out.localActivity[local] ?? 0) + 1;
+    }
     if (t === EVENT.WORKFLOW_TASK_STARTED) {
       const sched = byId.get(Number(e.workflowTaskStartedEventAttributes?.scheduledEventId));
       if (sched) out.workflowTaskQueueMs += eventMs(e) - eventMs(sched);

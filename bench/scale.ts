@@ -231,6 +231,7 @@ export async function runScale(temporal: TemporalServer, o: ScaleOptions) {
         eventsPerProductWorkflow: mean((a) => a.events),
         workflowTasksPerProductWorkflow: mean((a) => a.workflowTasks),
         activitiesPerSku: mean((a) => a.activities),
+        localActivitiesPerSku: mean((a) => a.localActivities),
         activityTypesPerSku: Object.fromEntries(Object.entries(activityTypes).map(([k, v]) => [k, round(v, 2)])),
         productWorkflowPlan: 'default three-slot plan (hero, label, lifestyle), all generated',
         largestRefreshRunEvents: Math.max(...chain.map((c) => c.events)),

@@ -80,7 +80,7 @@ interface ScenarioResult {
   workerRssBeforeMb: number;
   refreshRuns: number;
   largestRefreshRunEvents: number;
-  productHistory: { sampled: number; events: number; workflowTasks: number; activities: number; durationMs: number };
+  productHistory: { sampled: number; events: number; workflowTasks: number; activities: number; localActivities: number; durationMs: number };
   provider: ReturnType<typeof summarizeJobTimings> & { utilization: number };
   plainProvider: ReturnType<typeof summarizeJobTimings> & { utilization: number };
   activities: Record<string, { count: number; queueMsMean: number; execMsMean: number; execMsP95: number }>;
@@ -258,6 +258,7 @@ async function runScenario(temporal: TemporalServer, plan: Plan, n: number, o: T
         events: mean((a) => a.events),
         workflowTasks: mean((a) => a.workflowTasks),
         activities: mean((a) => a.activities),
+        localActivities: mean((a) => a.localActivities),
         durationMs: mean((a) => a.durationMs),
       },
       provider,
@@ -327,7 +328,7 @@ function explain(r: ScenarioResult, o: ThroughputOptions, analyses: HistoryAnaly
   const wftRun = stats(analyses.map((a) => a.workflowTaskRunMs / Math.max(1, a.workflowTasks))).mean;
   lines.push(
     `product workflow: ${r.productHistory.events} events, ${r.productHistory.workflowTasks} workflow tasks (each ${wftQueue.toFixed(0)} ms queued + ${wftRun.toFixed(0)} ms to complete), ` +
-      `${r.productHistory.activities} activities, ${(r.productHistory.durationMs / 1000).toFixed(2)} s end to end (sampled ${r.productHistory.sampled}).`,
+      `${r.productHistory.activities} activities + ${r.productHistory.localActivities} local activities, ${(r.productHistory.durationMs / 1000).toFixed(2)} s end to end (sampled ${r.productHistory.sampled}).`,
   );
   // Little's law: to keep C jobs running, the window must hold C/(L*k) SKUs/s x the time a SKU is in
   // flight without counting its wait in the provider's queue (k jobs per SKU, `onPath` of them in series).

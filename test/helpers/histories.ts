@@ -26,8 +26,16 @@ export function historyFromFixture(json: unknown): proto.temporal.api.history.v1
 
 type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
 
+/** The part of a history event a local activity's marker is read from. */
+export interface MarkerEventLike {
+  markerRecordedEventAttributes?: {
+    markerName?: string | null;
+    details?: Record<string, { payloads?: Array<{ data?: Uint8Array | null }> | null }> | null;
+  } | null;
+}
+
 /** The activity type a local activity's marker records (sdk-core's `core_local_activity` marker). */
-export function localActivityType(event: HistoryEvent): string | undefined {
+export function localActivityType(event: MarkerEventLike): string | undefined {
   const marker = event.markerRecordedEventAttributes;
   if (marker?.markerName !== 'core_local_activity') return undefined;
   const data = marker.details?.data?.payloads?.[0]?.data;
