@@ -27,7 +27,7 @@ import {
   type LocalActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { InputCheckError } from '../src/shared/check';
+import { checkedInput } from './input';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../src/shared/failures';
 import { parseTaskQueueName, taskQueueName } from '../src/shared/ids';
 import { SA } from '../src/shared/searchAttributes';
@@ -37,6 +37,7 @@ import {
   type ProductWorkflowArgs,
   type AssetRef,
   type AwaitOutput,
+  type SubmitOutput,
   type PlanSlotSummary,
   type PreparedSlot,
   type ProductWorkflowInput,
@@ -173,13 +174,7 @@ function describeFailure(err: unknown): SlotFailure {
 }
 
 export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<ProductWorkflowResult> {
-  let input: ProductWorkflowArgs;
-  try {
-    input = parseProductWorkflowInput(rawInput);
-  } catch (err) {
-    if (!(err instanceof InputCheckError)) throw err;
-    throw ApplicationFailure.nonRetryable(`invalid workflow input at ${err.path || '(root)'}: ${err.reason}`, FailureType.invalidProductData);
-  }
+  const input: ProductWorkflowArgs = checkedInput(parseProductWorkflowInput, rawInput, 'workflow input', FailureType.invalidProductData);
   const info = workflowInfo();
   const status: ProductRunStatus = { catalogId: input.catalogId, sku: input.sku, generation: input.generation, rerunPending: false, slots: {} };
   let changes = 0;
@@ -258,29 +253,25 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
   async function generate(slot: PlanSlotSummary, prepared: Extract<PreparedSlot, { action: 'generate' }>, state: SlotStatus, track: SlotTrack) {
     const { fingerprint, idempotencyKey } = prepared;
     track.idempotencyKey = idempotencyKey;
+    const submitInput = { ...base, slot: slot.name, fingerprint, idempotencyKey, request: prepared.request };
+    const summary = `${slot.kind} ${slot.name} for SKU ${sku}`;
+    /** Once a job id is known, this run never submits for this generation again. */
+    const noteSubmitted = (submitted: SubmitOutput) => {
+      state.jobId = submitted.jobId;
+      track.jobId = submitted.jobId;
+      if (!submitted.replayed) submissions += 1;
+      return submitted.jobId;
+    };
     let jobId: string;
     let done: AwaitOutput;
     if (lean) {
       state.phase = 'generating';
-      const generated = await generator.generateJob.executeWithOptions({ summary: `${slot.kind} ${slot.name} for SKU ${sku}` }, [
-        { ...base, slot: slot.name, fingerprint, idempotencyKey, request: prepared.request },
-      ]);
-      jobId = generated.jobId;
-      state.jobId = jobId;
-      track.jobId = jobId;
-      if (!generated.replayed) submissions += 1;
+      const generated = await generator.generateJob.executeWithOptions({ summary }, [submitInput]);
+      jobId = noteSubmitted(generated);
       done = generated;
     } else {
-      // Once a job id is known, this run never submits for this generation again.
       state.phase = 'submitting';
-      const submitted = await provider.submitJob.executeWithOptions({ summary: `${slot.kind} ${slot.name} for SKU ${sku}` }, [
-        { ...base, slot: slot.name, fingerprint, idempotencyKey, request: prepared.request },
-      ]);
-      jobId = submitted.jobId;
-      state.jobId = jobId;
-      track.jobId = jobId;
-      if (!submitted.replayed) submissions += 1;
-
+      jobId = noteSubmitted(await provider.submitJob.executeWithOptions({ summary }, [submitInput]));
       state.phase = 'generating';
       done = await poller.awaitJob.executeWithOptions({ summary: `await ${slot.name} job ${jobId}` }, [
         { idempotencyKey, jobId, imagesRequested: prepared.request.numImages },

@@ -25,7 +25,7 @@ import type { Activities } from '../activities';
 import { NON_RETRYABLE_FAILURES } from '../src/shared/failures';
 import { productWorkflowId } from '../src/shared/ids';
 import { SA } from '../src/shared/searchAttributes';
-import { InputCheckError } from '../src/shared/check';
+import { checkedInput } from './input';
 import { emptyCounts, parseRefreshWorkflowInput, type RefreshCounts, type RefreshProgress, type RefreshResult, type RefreshWorkflowArgs, type RefreshWorkflowInput } from '../src/shared/refresh';
 import { CENTS_PER_IMAGE } from '../src/shared/steps';
 import { FailureType } from '../src/shared/failures';
@@ -47,13 +47,7 @@ function productResultOf(err: unknown): ProductWorkflowResult | undefined {
 }
 
 export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<RefreshResult> {
-  let input: RefreshWorkflowArgs;
-  try {
-    input = parseRefreshWorkflowInput(rawInput);
-  } catch (err) {
-    if (!(err instanceof InputCheckError)) throw err;
-    throw ApplicationFailure.nonRetryable(`invalid refresh input at ${err.path || '(root)'}: ${err.reason}`, FailureType.invalidPlan);
-  }
+  const input: RefreshWorkflowArgs = checkedInput(parseRefreshWorkflowInput, rawInput, 'refresh input', FailureType.invalidPlan);
   const info = workflowInfo();
   const counts: RefreshCounts = input.carry ? { ...input.carry.counts } : emptyCounts();
   const progress: RefreshProgress = {

@@ -17,7 +17,8 @@ export class InputCheckError extends Error {
   }
 }
 
-const at = (path: string, key: string | number) => (path ? `${path}.${key}` : String(key));
+/** The path of a field inside `path` ('' is the root). */
+export const at = (path: string, key: string | number) => (path ? `${path}.${key}` : String(key));
 const describe = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 
 /** A plain object with no keys outside `allowed` (strict, like the edges' schemas). */

@@ -1,5 +1,5 @@
 /** The catalog refresh workflow's shapes. Workflow-safe (no schema library: see check.ts). */
-import { arrayOf, bool, InputCheckError, num, objectOf, oneOf, optional, str } from './check';
+import { arrayOf, at, bool, InputCheckError, num, objectOf, oneOf, optional, str } from './check';
 
 export const SELECTIONS = ['changed', 'stale', 'all'] as const;
 /** A listed selection names at most this many SKUs. */
@@ -64,13 +64,13 @@ export function parseSelection(v: unknown, path: string): RefreshSelection {
   if (typeof v === 'string') return oneOf(v, path, SELECTIONS);
   if (typeof v !== 'object' || v === null) throw new InputCheckError(path, `expected one of ${SELECTIONS.join(', ')} or { skus: [...] }`);
   const o = objectOf(v, path, ['skus']);
-  return { skus: arrayOf(o.skus, `${path}.skus`, (x, p) => str(x, p, { min: 1, max: MAX_SKU_LENGTH }), { min: 1, max: MAX_LISTED_SKUS }) };
+  return { skus: arrayOf(o.skus, at(path, 'skus'), (x, p) => str(x, p, { min: 1, max: MAX_SKU_LENGTH }), { min: 1, max: MAX_LISTED_SKUS }) };
 }
 
 export function parseBudget(v: unknown, path: string): RefreshBudget {
   const o = objectOf(v, path, ['images', 'usd']);
-  const images = optional(o.images, `${path}.images`, (x, p) => num(x, p, { int: true, min: 0 }));
-  const usd = optional(o.usd, `${path}.usd`, (x, p) => num(x, p, { min: 0 }));
+  const images = optional(o.images, at(path, 'images'), (x, p) => num(x, p, { int: true, min: 0 }));
+  const usd = optional(o.usd, at(path, 'usd'), (x, p) => num(x, p, { min: 0 }));
   return { ...(images !== undefined ? { images } : {}), ...(usd !== undefined ? { usd } : {}) };
 }
 

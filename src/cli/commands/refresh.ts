@@ -20,22 +20,8 @@ function positive(value: string): number {
   return n;
 }
 
-export interface RefreshSummary {
-  catalogId: string;
-  workflowId: string;
-  planned: number;
-  skipped: number;
-  generated: number;
-  failed: number;
-  coalesced: number;
-  submissions: number;
-  imagesBilled: number;
-  costUsd: number;
-  dryRun: boolean;
-  estimatedImages: number;
-  estimatedCostUsd: number;
-  budgetExhausted: boolean;
-}
+/** What `refresh --json` prints: the result's counts, in dollars rather than cents. */
+export type RefreshSummary = Omit<RefreshResult, 'costCents' | 'invalid' | 'runs'> & { workflowId: string };
 
 export function summarize(workflowId: string, r: RefreshResult): RefreshSummary {
   return {

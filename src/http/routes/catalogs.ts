@@ -9,16 +9,25 @@ import { z } from 'zod';
 import { catalogIdSchema } from '../../catalog/text';
 import { redact } from '../../config/redact';
 import { getCatalog } from '../../db/repositories/catalogs';
-import { MAX_LISTED_SKUS, MAX_SKU_LENGTH, SELECTIONS } from '../../shared/refresh';
+import { InputCheckError } from '../../shared/check';
+import { parseBudget, parseSelection } from '../../shared/refresh';
 import type { RouteContext } from '../server';
 
 const paramsSchema = z.object({ id: catalogIdSchema });
-// The same limits the refresh workflow checks its input against (src/shared/refresh.ts).
-const selectionSchema = z.union([
-  z.enum(SELECTIONS),
-  z.object({ skus: z.array(z.string().min(1).max(MAX_SKU_LENGTH)).min(1).max(MAX_LISTED_SKUS) }).strict(),
-]);
-const budgetSchema = z.object({ images: z.number().int().min(0).optional(), usd: z.number().min(0).optional() }).strict();
+/** A field checked by the refresh workflow's own input checks (src/shared/refresh.ts): one definition. */
+function checkedBy<T>(check: (value: unknown, path: string) => T) {
+  return z.unknown().transform((value, ctx) => {
+    try {
+      return check(value, '');
+    } catch (err) {
+      if (!(err instanceof InputCheckError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.reason, path: err.path ? err.path.split('.') : [] });
+      return z.NEVER;
+    }
+  });
+}
+const selectionSchema = checkedBy(parseSelection);
+const budgetSchema = checkedBy(parseBudget);
 export const refreshBodySchema = z
   .object({
     selection: selectionSchema,
