@@ -2,7 +2,9 @@
  * Determinism under real timing: product workflows run on the test stack with jittered provider
  * latency (so slots, local activities and triggers interleave differently from run to run), then
  * every history (each continue-as-new run, and the refresh's) is replayed against the same code.
- * The committed fixtures pin known shapes; this catches an order that depends on timing.
+ * The committed fixtures pin known shapes; this adds fresh ones under varied timing. It is a net, not
+ * a proof: with the local-activity lane removed it did not reproduce that batching hazard in two
+ * tries (a committed coalesced history did); the lane guards it by construction.
  */
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
