@@ -6,6 +6,7 @@ import * as refresh from './20261124T2010_refresh';
 import * as ingest from './20261124T2030_ingest';
 import * as review from './20261124T2040_review';
 import * as webhookTriggers from './20261124T2045_webhook_triggers';
+import * as paidLedger from './20261201T0900_paid_ledger';
 
 export const migrations: Record<string, Migration> = {
   '20261124T1900_initial': initial,
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '20261124T2030_ingest': ingest,
   '20261124T2040_review': review,
   '20261124T2045_webhook_triggers': webhookTriggers,
+  '20261201T0900_paid_ledger': paidLedger,
 };

@@ -7,7 +7,18 @@ type BigId = ColumnType<string, string | number | undefined, string | number>;
 type Json<T> = ColumnType<T, string, string>;
 
 export type ProductStatus = 'active' | 'removed';
-export type JobStatus = 'submitting' | 'submitted' | 'completed' | 'failed';
+/** See migrations/20261201T0900_paid_ledger.ts for what each state means. */
+export type JobStatus = 'submitting' | 'sending' | 'ambiguous' | 'submitted' | 'delivered' | 'completed' | 'unusable' | 'failed';
+
+/** An original downloaded from the provider and stored, as the ledger keeps it. */
+export interface StoredOriginal {
+  index: number;
+  storageKey: string;
+  checksum: string;
+  width: number;
+  height: number;
+  format: string;
+}
 export type AssetStatus = 'current' | 'superseded' | 'pending_review' | 'rejected' | 'retired';
 export type SlotOutcome = 'generated' | 'skipped' | 'failed';
 
@@ -88,6 +99,14 @@ export interface GenerationJobsTable {
   image_outcomes: Json<Array<{ index: number; outcome: string; code?: string; message?: string }>> | null;
   error_code: string | null;
   error_message: string | null;
+  outputs: Json<StoredOriginal[]> | null;
+  unusable_reason: string | null;
+  request_refs: Json<string[]> | null;
+  request_sha256: string | null;
+  provider: string | null;
+  provider_cost_usd: string | null;
+  released_at: Timestamp | null;
+  released_by: string | null;
   created_at: Generated<Date>;
   updated_at: Timestamp;
   completed_at: Timestamp | null;
