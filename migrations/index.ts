@@ -7,6 +7,7 @@ import * as ingest from './20261124T2030_ingest';
 import * as review from './20261124T2040_review';
 import * as webhookTriggers from './20261124T2045_webhook_triggers';
 import * as paidLedger from './20261201T0900_paid_ledger';
+import * as operatorDecisions from './20261201T1000_operator_decisions';
 
 export const migrations: Record<string, Migration> = {
   '20261124T1900_initial': initial,
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '20261124T2040_review': review,
   '20261124T2045_webhook_triggers': webhookTriggers,
   '20261201T0900_paid_ledger': paidLedger,
+  '20261201T1000_operator_decisions': operatorDecisions,
 };
