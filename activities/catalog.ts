@@ -1,11 +1,12 @@
 /** Activities that read and write the catalog in Postgres: plan, prepare (fingerprint), record. */
 import { createHash } from 'node:crypto';
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { getCatalog } from '../src/db/repositories/catalogs';
 import { getProduct } from '../src/db/repositories/products';
 import { decideReview, getCurrentAsset, recordGeneratedAssets, recordSlotAttempt, type ReviewDecision } from '../src/db/repositories/assets';
-import { failLedgerEntry, finishedAttempts } from '../src/db/repositories/jobs';
+import { finishedAttempts, getLedgerEntry, noteLedgerError, unreleasedUnusable } from '../src/db/repositories/jobs';
 import { inspectImage } from '../src/imaging';
+import { createSourceFetcher, DEFAULT_SOURCE_FETCH_POLICY, SourceUnavailableError, type SourceAttempt } from '../src/net/sourceFetcher';
 import { LIMITS } from '../src/provider/contract';
 import { CENTS_PER_IMAGE, FailureType, stepIdempotencyKey } from '../src/shared';
 import { DEFAULT_PLAN, planSchema, renderTemplate, slotDependencies, TemplateError, type ImageSource, type Plan, type Slot } from '../src/shared/plan';
@@ -51,6 +52,16 @@ export function reviewPolicy(settings: Record<string, unknown>): ReviewPolicy | 
   };
 }
 
+/** This step's place in its retries; a dry run (or a call outside an activity) gets one try. */
+function sourceAttempt(final: boolean): SourceAttempt {
+  try {
+    const info = Context.current().info;
+    return { attempt: info.attempt, firstAttemptAtMs: info.scheduledTimestampMs, final };
+  } catch {
+    return { attempt: 1, final };
+  }
+}
+
 export function createCatalogActivities(deps: ActivityDeps) {
   const { db } = deps;
 
@@ -66,13 +77,22 @@ export function createCatalogActivities(deps: ActivityDeps) {
     return { plan: parsed.data, settings: catalog.settings };
   }
 
-  /** Fetches, validates and stores one PIM-supplied image, returning its content-addressed key. */
-  async function storeSource(url: string, what: string): Promise<SourceRef> {
+  const sources = createSourceFetcher(deps.fetchSource, () => deps.sourceFetch ?? DEFAULT_SOURCE_FETCH_POLICY);
+
+  /**
+   * Fetches, validates and stores one PIM-supplied image, returning its content-addressed key. A
+   * fetch is tried a bounded number of times through this step's own retries (see sourceFetcher):
+   * then the slot fails with the attribute, the URL and the cause, and the other slots go on.
+   */
+  async function storeSource(url: string, what: string, final: boolean): Promise<SourceRef> {
     let fetched;
     try {
-      fetched = await deps.fetchSource(url);
+      fetched = await sources.fetch(url, sourceAttempt(final));
     } catch (err) {
-      throw toFailure(err, `${what} could not be fetched`);
+      if (!(err instanceof SourceUnavailableError)) throw toFailure(err, `${what} could not be fetched`);
+      const message = `${what} could not be fetched: ${err.reason}`;
+      if (err.retryDelayMs !== undefined) throw fail(FailureType.sourceUnavailable, message, { retryable: true, nextRetryDelayMs: err.retryDelayMs });
+      throw fail(err.badData ? FailureType.invalidProductData : FailureType.sourceUnreachable, message);
     }
     let info;
     try {
@@ -123,17 +143,17 @@ export function createCatalogActivities(deps: ActivityDeps) {
             `SKU ${JSON.stringify(input.sku)}: slot ${slot.name} needs a source image, but attribute "${source.attribute}" is missing`,
           );
         }
-        refs.push(await storeSource(url.trim(), `attribute "${source.attribute}" (${url.trim().slice(0, 200)})`));
+        refs.push(await storeSource(url.trim(), `attribute "${source.attribute}" (${url.trim().slice(0, 200)})`, input.dryRun === true));
       } else if ('catalogSetting' in source) {
         const urls = settings[source.catalogSetting];
         if (urls !== undefined && (!Array.isArray(urls) || urls.some((u) => typeof u !== 'string'))) {
           throw fail(FailureType.invalidPlan, `catalog setting ${source.catalogSetting} must be a list of URLs`);
         }
         for (const [i, url] of ((urls as string[] | undefined) ?? []).entries()) {
-          refs.push(await storeSource(url, `catalog ${source.catalogSetting}[${i}]`));
+          refs.push(await storeSource(url, `catalog setting ${source.catalogSetting}[${i}] (${url.slice(0, 200)})`, input.dryRun === true));
         }
       } else {
-        refs.push(await storeSource(source.url, `plan reference ${source.url}`));
+        refs.push(await storeSource(source.url, `plan reference ${source.url.slice(0, 200)}`, input.dryRun === true));
       }
     }
     if (refs.length > LIMITS.maxReferences) {
@@ -143,6 +163,24 @@ export function createCatalogActivities(deps: ActivityDeps) {
       throw fail(FailureType.invalidPlan, `slot ${slot.name}: references plus outputs must be at most ${LIMITS.maxReferencesPlusOutputs}`);
     }
     return refs;
+  }
+
+  /**
+   * A step whose ledger row is still open (delivered, or a job the provider has) is reused at no cost.
+   * A new purchase is refused once MAX_PAID_ATTEMPTS jobs for this fingerprint bought nothing kept,
+   * until an operator releases them (`catalog-assets retry`) or the data changes the fingerprint.
+   */
+  async function refuseRebuyPastCap(input: PrepareSlotInput, fingerprint: string, idempotencyKey: string): Promise<void> {
+    const open = await getLedgerEntry(db, idempotencyKey);
+    if (open) return;
+    const spent = await unreleasedUnusable(db, { catalogId: input.catalogId, sku: input.sku, slot: input.slot, fingerprint });
+    if (spent.length < deps.maxPaidAttempts) return;
+    const reasons = spent.map((j) => `${j.unusable_reason ?? 'unusable'}${j.provider_job_id ? ` (job ${j.provider_job_id})` : ''}`).join(', ');
+    throw fail(
+      FailureType.needsAttention,
+      `slot ${input.slot} of SKU ${input.sku} needs attention: ${spent.length} paid jobs for this fingerprint could not be kept (${reasons}); ` +
+        `not buying again without an operator: catalog-assets retry --catalog ${input.catalogId} --sku ${input.sku} --slot ${input.slot}`,
+    );
   }
 
   return {
@@ -190,6 +228,7 @@ export function createCatalogActivities(deps: ActivityDeps) {
       const fingerprint = fingerprintOf({
         planVersion: plan.version,
         model: deps.model,
+        provider: deps.providerIdentity,
         operation: request.operation,
         prompt,
         imageSize: request.imageSize,
@@ -208,6 +247,7 @@ export function createCatalogActivities(deps: ActivityDeps) {
       const idempotencyKey = stepIdempotencyKey({ catalogId: input.catalogId, sku: input.sku, slot: input.slot, fingerprint, attempt }, (text) =>
         createHash('sha256').update(text).digest('hex'),
       );
+      await refuseRebuyPastCap(input, fingerprint, idempotencyKey);
       return { action: 'generate', fingerprint, idempotencyKey, request };
     },
 
@@ -232,7 +272,9 @@ export function createCatalogActivities(deps: ActivityDeps) {
           errorMessage: input.message.slice(0, 2_000),
           workflowId: input.workflowId,
         });
-        if (input.idempotencyKey) await failLedgerEntry(trx, input.idempotencyKey, input.errorType, input.message.slice(0, 2_000));
+        // The paid step closed its own ledger row where the money is settled (failed at the provider,
+        // unusable); any other row stays open so the next run polls or reuses the job instead of buying again.
+        if (input.idempotencyKey) await noteLedgerError(trx, input.idempotencyKey, input.errorType, input.message.slice(0, 2_000));
       });
     },
   };

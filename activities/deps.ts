@@ -3,6 +3,7 @@ import type { Database } from '../src/db/schema';
 import type { ImageLimits } from '../src/imaging';
 import type { VariantSpec } from '../src/imaging/variantSpec';
 import type { FetchedImage } from '../src/net/guardedFetch';
+import type { SourceFetchPolicy } from '../src/net/sourceFetcher';
 import type { SeedreamClient } from '../src/provider/client';
 import type { AssetStorage } from '../src/storage/types';
 
@@ -19,5 +20,19 @@ export interface ActivityDeps {
   referenceMode: 'inline' | 'url';
   /** Fetches a PIM-supplied image URL under the network guard. */
   fetchSource(url: string): Promise<FetchedImage>;
+  /** How many tries a source image gets, over how long (default DEFAULT_SOURCE_FETCH_POLICY). */
+  sourceFetch?: SourceFetchPolicy;
   poll: { initialMs: number; maxIntervalMs: number; maxWaitMs: number };
+  /**
+   * Which provider makes the images (simulator or real, base URL, model): recorded with every paid
+   * step and part of every fingerprint, so a simulator image never counts as current for the real API.
+   */
+  providerIdentity: string;
+  /**
+   * Whether the provider is known to honour Idempotency-Key. `unknown`: an ambiguous submit is never
+   * sent again automatically; it is parked in the ledger for an operator.
+   */
+  idempotency: 'honoured' | 'unknown';
+  /** Billed jobs per step and fingerprint that bought nothing kept, before the slot needs an operator. */
+  maxPaidAttempts: number;
 }

@@ -84,6 +84,11 @@ export const envSchema = z.object({
   /** Lifetime of presigned GET URLs handed to the image provider (REFERENCE_MODE=url); SigV4 allows up to 7 days. */
   S3_PRESIGN_SECONDS: int(1, 604_800).default(3_600),
   ALLOW_PRIVATE_REFERENCE_HOSTS: csv.default([]),
+  /** Tries per source or reference image before its slot fails, spread over the window below. */
+  SOURCE_FETCH_ATTEMPTS: int(1, 20).default(4),
+  SOURCE_FETCH_WINDOW_SECONDS: int(0, 3_600).default(120),
+  /** How long a worker remembers an image host as unreachable (other products fail at once). */
+  SOURCE_HOST_DOWN_SECONDS: int(0, 3_600).default(60),
 
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: int(0, 65_535).default(8080),
@@ -147,6 +152,7 @@ export interface Config {
   referenceMode: 'inline' | 'url';
   storage: { kind: 'local' | 's3'; dir: string; s3: S3Settings | undefined };
   allowPrivateReferenceHosts: string[];
+  sourceFetch: { attempts: number; windowMs: number; hostDownMs: number };
   http: {
     host: string;
     port: number;
@@ -255,6 +261,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
           : undefined,
     },
     allowPrivateReferenceHosts: e.ALLOW_PRIVATE_REFERENCE_HOSTS,
+    sourceFetch: { attempts: e.SOURCE_FETCH_ATTEMPTS, windowMs: e.SOURCE_FETCH_WINDOW_SECONDS * 1_000, hostDownMs: e.SOURCE_HOST_DOWN_SECONDS * 1_000 },
     http: {
       host: e.HTTP_HOST,
       port: e.HTTP_PORT,

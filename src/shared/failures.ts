@@ -22,6 +22,8 @@ export const FailureType = {
   invalidImage: 'InvalidImage',
   /** A source or reference image could not be fetched for a reason another attempt may fix. */
   sourceUnavailable: 'SourceUnavailable',
+  /** A source or reference image still could not be fetched after its bounded tries (or its host is known down). */
+  sourceUnreachable: 'SourceUnreachable',
   storage: 'StorageFailure',
   database: 'DatabaseFailure',
 } as const;
@@ -38,4 +40,5 @@ export const NON_RETRYABLE_FAILURES: FailureTypeName[] = [
   FailureType.idempotencyConflict,
   FailureType.jobFailed,
   FailureType.jobNotFound,
+  FailureType.sourceUnreachable,
 ];
