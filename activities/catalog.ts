@@ -77,7 +77,7 @@ export function createCatalogActivities(deps: ActivityDeps) {
     return { plan: parsed.data, settings: catalog.settings };
   }
 
-  const sources = createSourceFetcher(deps.fetchSource, () => deps.sourceFetch ?? DEFAULT_SOURCE_FETCH_POLICY);
+  const sources = createSourceFetcher((url) => deps.fetchSource(url), () => deps.sourceFetch ?? DEFAULT_SOURCE_FETCH_POLICY);
 
   /**
    * Fetches, validates and stores one PIM-supplied image, returning its content-addressed key. A

@@ -62,7 +62,8 @@ function hostOf(url: string): string {
 
 /** The errno-like code in a network error's message (`… failed: ENOTFOUND`), if any. */
 function codeIn(message: string): string | undefined {
-  return /\b(E[A-Z_]{3,}|UND_ERR_[A-Z_]+)\b/.exec(message)?.[1];
+  // The code follows "failed: "; a URL earlier in the message may hold capitals of its own.
+  return /failed: (E[A-Z_]{2,}|UND_ERR_[A-Z_]+)\b/.exec(message)?.[1];
 }
 
 interface Classified {
