@@ -1,13 +1,16 @@
 /**
  * Fetches an image the PIM points at (a packshot, a scene reference) as untrusted input:
- * http(s) only; loopback, private, link-local and other special ranges refused unless the host is
- * allowed by configuration; every redirect re-checked; a byte cap and a deadline on every fetch.
- * The address check runs inside the connection's DNS lookup, so a name cannot resolve to a public
- * address for the check and a private one for the connection.
+ * http(s) only; loopback, private, link-local and other special ranges (addresses.ts) refused
+ * unless the host and port are allowed by configuration (allowList.ts); every redirect hop re-checked
+ * against the same rules; a byte cap and a deadline on every fetch. The address check runs where the
+ * connection is opened, on the address resolved for it, so a name cannot resolve to a public address
+ * for the check and a private one for the connection.
  */
 import dns from 'node:dns';
 import net from 'node:net';
-import { Agent, request } from 'undici';
+import { Agent, buildConnector, request } from 'undici';
+import { isBlockedAddress } from './addresses';
+import { isAllowed, parseAllowList, type AllowEntry } from './allowList';
 
 export type FetchRefusal = 'scheme' | 'blocked_address' | 'too_large' | 'timeout' | 'http_status' | 'not_an_image' | 'network' | 'too_many_redirects';
 
@@ -24,58 +27,68 @@ export class SourceFetchError extends Error {
 }
 
 export interface GuardedFetchOptions {
-  /** Hosts (names or literal addresses) allowed even though they resolve to non-public addresses. */
+  /**
+   * `host` or `host:port` entries allowed although they are non-public (see allowList.ts: an entry
+   * without a port is the scheme's default port only). Every redirect hop is held to the same list.
+   */
   allowHosts?: string[];
   maxBytes?: number;
   timeoutMs?: number;
   maxRedirects?: number;
 }
 
-const BLOCKED_V4: Array<[string, number]> = [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24],
-  ['224.0.0.0', 4], ['240.0.0.0', 4],
-];
-const blockList = new net.BlockList();
-for (const [addr, prefix] of BLOCKED_V4) blockList.addSubnet(addr, prefix, 'ipv4');
-for (const [addr, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['2001:db8::', 32], ['64:ff9b::', 96]] as const) {
-  blockList.addSubnet(addr, prefix, 'ipv6');
+export { isBlockedAddress } from './addresses';
+
+function blockedError(host: string, address: string): Error {
+  return Object.assign(new Error(`${host} resolves to ${address}, a non-public address`), { code: 'EBLOCKED' });
 }
 
-export function isBlockedAddress(address: string): boolean {
-  const family = net.isIP(address);
-  if (family === 0) return true;
-  if (family === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped?.[1]) return blockList.check(mapped[1], 'ipv4');
-    return blockList.check(address, 'ipv6');
-  }
-  return blockList.check(address, 'ipv4');
-}
+/** A DNS lookup that refuses a name when any address it resolves to is non-public (no mixed answers). */
+const refusingLookup: net.LookupFunction = (hostname, options, callback) => {
+  dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, '', 4);
+    const bad = addresses.find((a) => isBlockedAddress(a.address));
+    if (bad) return callback(blockedError(hostname, bad.address), '', 4);
+    if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, addresses);
+    const first = addresses[0]!;
+    return callback(null, first.address, first.family);
+  });
+};
 
-function guardedLookup(allowed: boolean): net.LookupFunction {
-  return (hostname, options, callback) => {
-    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err) return callback(err, '', 4);
-      const list = addresses;
-      const bad = list.find((a) => isBlockedAddress(a.address));
-      if (bad && !allowed) {
-        const e = Object.assign(new Error(`${hostname} resolves to ${bad.address}, a non-public address`), { code: 'EBLOCKED' });
-        return callback(e, '', 4);
-      }
-      if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);
-      const first = list[0]!;
-      return callback(null, first.address, first.family);
-    });
+/**
+ * The connector behind every guarded dispatcher. It decides per connection, from the host and port
+ * the connection is for (so a redirect hop, a pooled connection or a rebinding name are all checked
+ * where the socket is opened): an allowed host:port connects as is; anything else connects only to
+ * public addresses, checked on the address actually resolved for this connection.
+ */
+function guardedConnector(allow: readonly AllowEntry[], timeoutMs: number): buildConnector.connector {
+  const open = buildConnector({ timeout: timeoutMs });
+  const guarded = buildConnector({ timeout: timeoutMs, lookup: refusingLookup });
+  return (opts, callback) => {
+    if (isAllowed(allow, opts.protocol, opts.hostname, opts.port)) return open(opts, callback);
+    // Literal addresses skip the DNS lookup, so they are checked here.
+    if (net.isIP(opts.hostname) && isBlockedAddress(opts.hostname)) return callback(blockedError(opts.hostname, opts.hostname), null);
+    return guarded(opts, callback);
   };
 }
 
-const agents = new Map<boolean, Agent>();
-function agentFor(allowed: boolean): Agent {
-  let agent = agents.get(allowed);
+export interface GuardedDispatcherOptions {
+  connectTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+}
+
+/** An undici dispatcher that never connects to a non-public address unless `allow` names its host:port. */
+export function createGuardedDispatcher(allow: readonly AllowEntry[], o: GuardedDispatcherOptions = {}): Agent {
+  return new Agent({ connect: guardedConnector(allow, o.connectTimeoutMs ?? 10_000), keepAliveTimeout: o.keepAliveTimeoutMs ?? 10_000 });
+}
+
+const agents = new Map<string, Agent>();
+function agentFor(allow: readonly AllowEntry[]): Agent {
+  const key = allow.map((e) => `${e.host}|${e.port ?? ''}`).sort().join(',');
+  let agent = agents.get(key);
   if (!agent) {
-    agent = new Agent({ connect: { lookup: guardedLookup(allowed), timeout: 10_000 }, keepAliveTimeout: 10_000 });
-    agents.set(allowed, agent);
+    agent = createGuardedDispatcher(allow);
+    agents.set(key, agent);
   }
   return agent;
 }
@@ -90,7 +103,7 @@ export async function guardedFetch(rawUrl: string, options: GuardedFetchOptions 
   const maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
   const timeoutMs = options.timeoutMs ?? 15_000;
   const maxRedirects = options.maxRedirects ?? 3;
-  const allowHosts = new Set((options.allowHosts ?? []).map((h) => h.toLowerCase()));
+  const allow = parseAllowList(options.allowHosts ?? []);
   const deadline = AbortSignal.timeout(timeoutMs);
   let url = rawUrl;
   for (let hop = 0; hop <= maxRedirects; hop++) {
@@ -104,18 +117,18 @@ export async function guardedFetch(rawUrl: string, options: GuardedFetchOptions 
       throw new SourceFetchError('scheme', `${parsed.protocol} URLs are not fetched; use http(s)`, false);
     }
     const host = parsed.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-    const allowed = allowHosts.has(host);
+    const allowed = isAllowed(allow, parsed.protocol, host, parsed.port);
     if (net.isIP(host) && isBlockedAddress(host) && !allowed) {
-      throw new SourceFetchError('blocked_address', `${host} is a non-public address; allow it with ALLOW_PRIVATE_REFERENCE_HOSTS`, false);
+      throw new SourceFetchError('blocked_address', `${parsed.host} is a non-public address; allow it (host:port) with ALLOW_PRIVATE_REFERENCE_HOSTS`, false);
     }
     let res;
     try {
-      res = await request(parsed, { method: 'GET', dispatcher: agentFor(allowed), signal: deadline, headers: { accept: 'image/*' } });
+      res = await request(parsed, { method: 'GET', dispatcher: agentFor(allow), signal: deadline, headers: { accept: 'image/*' } });
     } catch (err) {
       if (deadline.aborted) throw new SourceFetchError('timeout', `fetching ${parsed.origin}${parsed.pathname} took longer than ${timeoutMs} ms`, true);
       const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
       if (code === 'EBLOCKED' || /non-public address/.test(String((err as Error).message))) {
-        throw new SourceFetchError('blocked_address', `${host} resolves to a non-public address; allow it with ALLOW_PRIVATE_REFERENCE_HOSTS`, false);
+        throw new SourceFetchError('blocked_address', `${parsed.host} is or resolves to a non-public address; allow it (host:port) with ALLOW_PRIVATE_REFERENCE_HOSTS`, false);
       }
       throw new SourceFetchError('network', `fetching ${parsed.origin}${parsed.pathname} failed: ${code ?? (err as Error).message}`, true);
     }

@@ -111,7 +111,7 @@ describe('the guarded fetcher of source and reference images', () => {
 
   it('fetches only http(s)', { timeout: 20_000 }, async () => {
     const urls = ['file:///etc/passwd', 'ftp://127.0.0.1/x.jpg', 'data:image/png;base64,iVBORw0KGgo=', 'javascript:alert(1)', 'gopher://127.0.0.1:70/_x', 'ws://127.0.0.1/x', 'not a url', '//127.0.0.1/x.jpg'];
-    for (const url of urls) expect([url, await refusal(url, { allowHosts: ['127.0.0.1'] })]).toEqual([url, 'scheme']);
+    for (const url of urls) expect([url, await refusal(url, { allowHosts: [`127.0.0.1:${trap.port}`] })]).toEqual([url, 'scheme']);
     expect(trap.seen).toEqual([]);
     figures.push({ fault: 'SSRF: non-http(s) URLs (file, ftp, data, javascript, gopher, ws, relative)', tried: `${urls.length} URLs`, lost: '0 fetched' });
   });
@@ -153,10 +153,10 @@ describe('the guarded fetcher of source and reference images', () => {
     // Allowing 127.0.0.1 allows that address (in any notation: the URL parser canonicalises 127.1,
     // 2130706433, 0x7f000001...), not another name or address of the same machine.
     const otherNames = [`http://localhost:${p}/a.jpg`, `http://[::1]:${p}/a.jpg`, `http://[::ffff:127.0.0.1]:${p}/a.jpg`, `http://[::ffff:7f00:1]:${p}/a.jpg`, `http://[0:0:0:0:0:ffff:127.0.0.1]:${p}/a.jpg`, `http://[64:ff9b::127.0.0.1]:${p}/a.jpg`, `http://127.0.0.2:${p}/a.jpg`, `http://0.0.0.0:${p}/a.jpg`];
-    for (const url of otherNames) expect([url, await refusal(url, { allowHosts: ['127.0.0.1'] })]).toEqual([url, 'blocked_address']);
+    for (const url of otherNames) expect([url, await refusal(url, { allowHosts: [`127.0.0.1:${p}`] })]).toEqual([url, 'blocked_address']);
     expect(trap.seen).toEqual([]);
     for (const url of [`http://127.1:${p}/same.jpg`, `http://2130706433:${p}/same.jpg`, `http://0x7f000001:${p}/same.jpg`]) {
-      expect([url, await refusal(url, { allowHosts: ['127.0.0.1'] })]).toEqual([url, 'fetched']);
+      expect([url, await refusal(url, { allowHosts: [`127.0.0.1:${p}`] })]).toEqual([url, 'fetched']);
     }
     trap.seen.length = 0;
     expect(trap.seen).toEqual([]);
@@ -216,7 +216,7 @@ describe('the guarded fetcher of source and reference images', () => {
   });
 
   it('re-checks every redirect: a redirect from an allowed host to another name of the machine is refused', { timeout: 30_000 }, async () => {
-    const allow = { allowHosts: ['127.0.0.1'] };
+    const allow = { allowHosts: [`127.0.0.1:${trap.port}`] };
     const p = trap.port;
     const via = (to: string, status = 302) => `${trap.origin}/redirect?status=${status}&to=${encodeURIComponent(to)}`;
     expect(await refusal(`${trap.origin}/direct.jpg`, allow)).toBe('fetched');
@@ -244,8 +244,71 @@ describe('the guarded fetcher of source and reference images', () => {
     });
   });
 
+  it('allows by host AND port: an allowed 127.0.0.1:A opens neither 127.0.0.1:B nor a redirect there', { timeout: 30_000 }, async () => {
+    const other = await startTrapServer();
+    try {
+      const allowA = { allowHosts: [`127.0.0.1:${trap.port}`] };
+      expect(await refusal(`${trap.origin}/a.jpg`, allowA)).toBe('fetched');
+      expect(await refusal(`${other.origin}/b.jpg`, allowA)).toBe('blocked_address');
+      // A redirect from the allowed origin to another port of the same host leaves the allowed set.
+      const hop = `${trap.origin}/redirect?to=${encodeURIComponent(`${other.origin}/trap-port.jpg`)}`;
+      expect(await refusal(hop, allowA)).toBe('blocked_address');
+      // An entry without a port means the scheme's default port only (80 for http), never any port.
+      expect(await refusal(`${trap.origin}/a.jpg`, { allowHosts: ['127.0.0.1'] })).toBe('blocked_address');
+      // Both allowed: the same redirect is followed.
+      expect(await refusal(hop.replace('trap-port', 'ok-port'), { allowHosts: [`127.0.0.1:${trap.port}`, `127.0.0.1:${other.port}`] })).toBe('fetched');
+      expect(other.seen).toEqual(['/ok-port.jpg']);
+      // A name allowed is that name, not the address it resolves to, and vice versa.
+      expect(await refusal(`http://localhost:${trap.port}/n.jpg`, allowA)).toBe('blocked_address');
+      trap.seen.length = 0;
+      figures.push({
+        fault: 'SSRF: the allow-list by host and port (another port of an allowed host, a redirect to it, an entry without a port, a name for an allowed address)',
+        tried: '5 URLs',
+        lost: '0 requests reached a port that was not allowed',
+      });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('refuses the remaining IPv6 forms that reach IPv4 or local space, judges NAT64 and 6to4 by the IPv4 inside', { timeout: 30_000 }, async () => {
+    const p = trap.port;
+    const blocked = [
+      '::7f00:1', // IPv4-compatible 127.0.0.1
+      '::127.0.0.1',
+      '::ffff:0:7f00:1', // IPv4-translated 127.0.0.1
+      '::ffff:0:808:808', // IPv4-translated, even of a public address (not routable traffic)
+      '64:ff9b:1::7f00:1', // local-use NAT64
+      '64:ff9b:1:ffff::808:808',
+      '64:ff9b::7f00:1', // well-known NAT64 of a loopback address
+      '64:ff9b::a00:1',
+      '64:ff9b::a9fe:a9fe', // NAT64 of the cloud metadata address
+      '2002:7f00:1::1', // 6to4 of 127.0.0.1
+      '2002:a9fe:a9fe::', // 6to4 of 169.254.169.254
+      '2001::1', // Teredo
+      '2001:db8::1',
+      '100::1',
+      'fec0::1',
+      'ff02::1',
+      '::',
+      '0:0:0:0:0:ffff:7f00:1',
+    ];
+    for (const a of blocked) {
+      expect([a, isBlockedAddress(a)]).toEqual([a, true]);
+      expect([a, await refusal(`http://[${a}]:${p}/v6.jpg`, { allowHosts: [`127.0.0.1:${p}`] })]).toEqual([a, 'blocked_address']);
+    }
+    const publicOnes = ['64:ff9b::808:808', '64:ff9b::8.8.8.8', '::ffff:8.8.8.8', '2002:808:808::1', '2001:4860:4860::8888', '2606:4700:4700::1111'];
+    for (const a of publicOnes) expect([a, isBlockedAddress(a)]).toEqual([a, false]);
+    expect(trap.seen).toEqual([]);
+    figures.push({
+      fault: 'SSRF: IPv4-compatible (::7f00:1), IPv4-translated (::ffff:0:7f00:1), local-use NAT64 (64:ff9b:1::/48), NAT64 and 6to4 of private IPv4, Teredo, site-local, discard',
+      tried: `${blocked.length} addresses fetched, ${publicOnes.length} public NAT64/6to4/mapped addresses classified`,
+      lost: '0 requests reached the server; 0 public addresses blocked',
+    });
+  });
+
   it('caps size and time', { timeout: 30_000 }, async () => {
-    const allow = { allowHosts: ['127.0.0.1'] };
+    const allow = { allowHosts: [`127.0.0.1:${trap.port}`] };
     expect(await refusal(`${trap.origin}/big`, allow)).toBe('too_large');
     expect(await refusal(`${trap.origin}/endless`, { ...allow, maxBytes: 1024 * 1024 })).toBe('too_large');
     expect(await refusal(`${trap.origin}/small.jpg`, { ...allow, maxBytes: 100 })).toBe('too_large');
