@@ -153,7 +153,7 @@ export async function runScale(temporal: TemporalServer, o: ScaleOptions) {
       providerConcurrency: 200,
       providerRatePerSecond: 1_000,
       imagingConcurrency: 4 * os.availableParallelism(),
-      allowPrivateHosts: ['127.0.0.1'],
+      allowPrivateHosts: [new URL(images.url).host],
     });
 
     // 3. A dry run over every imported SKU: estimates only, the refresh's own history is what grows.

@@ -184,7 +184,7 @@ async function runScenario(temporal: TemporalServer, plan: Plan, n: number, o: T
     providerConcurrency: o.providerConcurrency,
     providerRatePerSecond: o.providerRatePerSecond,
     imagingConcurrency: o.imagingConcurrency,
-    allowPrivateHosts: ['127.0.0.1'],
+    allowPrivateHosts: images ? [new URL(images.url).host] : [],
   });
   const refreshKnobs = { window: o.window, pageSize: o.pageSize, skusPerRun: o.skusPerRun };
   try {

@@ -101,7 +101,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const config = loadConfig({
     NODE_ENV: 'test',
     IMAROUTER_MODEL: 'seedream-4.5',
-    ALLOW_PRIVATE_REFERENCE_HOSTS: '127.0.0.1',
+    // The image server's own host:port (an allow-list entry without a port means port 80 only).
+    ALLOW_PRIVATE_REFERENCE_HOSTS: new URL(images.url).host,
     VARIANTS: 'cheap',
   });
   const provider = new SeedreamClient({ baseUrl: simulator.url, apiKey: simulator.apiKey, timeouts: { requestMs: 10_000, connectMs: 2_000, downloadMs: 10_000 } });

@@ -64,7 +64,7 @@ export function workerEnv(stack: TestStack): NodeJS.ProcessEnv {
     ASSET_DIR: stack.storageDir,
     VARIANTS: 'cheap',
     IMAGING_CONCURRENCY: '2',
-    ALLOW_PRIVATE_REFERENCE_HOSTS: '127.0.0.1',
+    ALLOW_PRIVATE_REFERENCE_HOSTS: new URL(stack.packshotUrl('x')).host,
   };
 }
 
