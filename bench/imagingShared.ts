@@ -6,6 +6,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import sharp, { type Sharp } from 'sharp';
 import type { ActivityDeps } from '../activities/deps';
 import { createImagingActivities } from '../activities/imaging';
+import { storeOriginal } from '../activities/originals';
 import { DEFAULT_IMAGE_LIMITS, type VariantSpec } from '../src/imaging';
 import { makeTestImage } from '../src/imaging/testImages';
 import type { MaterializedOutput } from '../src/shared/steps';
@@ -65,7 +66,6 @@ export function makeMaterializer(storageDir: string, variants: VariantSpec[]): M
   });
   let current: Buffer = Buffer.alloc(0);
   const deps = {
-    provider: { download: async () => ({ bytes: current, contentType: 'image/jpeg', sizeBytes: current.length }) },
     storage: timedStorage,
     variants,
     outputLimits: DEFAULT_IMAGE_LIMITS,
@@ -76,7 +76,9 @@ export function makeMaterializer(storageDir: string, variants: VariantSpec[]): M
   return {
     async run(bytes) {
       current = bytes;
-      return env.run(materializeOutputs, { idempotencyKey: 'bench', outputs: [{ index: 0, url: 'http://bench.invalid/output-0.jpg' }] });
+      // The whole step an output goes through: validated and stored by the paid step, then rendered.
+      const original = await storeOriginal(deps, 0, current);
+      return env.run(materializeOutputs, { idempotencyKey: 'bench', outputs: [original] });
     },
     takeStorageSeconds() {
       const s = storageSeconds;

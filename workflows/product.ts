@@ -15,14 +15,12 @@ import {
   defineSignal,
   isCancellation,
   log,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityInterfaceFor,
   type ActivityOptions,
   type LocalActivityOptions,
 } from '@temporalio/workflow';
@@ -36,8 +34,7 @@ import {
   parseProductWorkflowInput,
   type ProductWorkflowArgs,
   type AssetRef,
-  type AwaitOutput,
-  type SubmitOutput,
+  type GenerateOutput,
   type PlanSlotSummary,
   type PreparedSlot,
   type ProductWorkflowInput,
@@ -45,7 +42,7 @@ import {
   type SlotOutcome,
 } from '../src/shared/steps';
 
-export type SlotPhase = 'waiting' | 'preparing' | 'submitting' | 'generating' | 'materializing' | 'recording' | 'awaiting_review' | 'done';
+export type SlotPhase = 'waiting' | 'preparing' | 'generating' | 'materializing' | 'recording' | 'awaiting_review' | 'done';
 
 export interface SlotStatus {
   phase: SlotPhase;
@@ -92,61 +89,34 @@ const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
 
 /** Postgres work: quick, retried long enough to ride out a database restart. */
 const DB_RETRY = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 30, nonRetryableErrorTypes } as const;
-const DB_OPTIONS: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: DB_RETRY };
 /**
- * The same Postgres steps as local activities: run by the workflow worker inside the workflow task,
+ * The Postgres steps run as local activities: by the workflow worker inside the workflow task,
  * recorded as markers, so they cost no activity task, no extra workflow task and no server round
  * trip. Retries back off in the worker up to the threshold, then through a durable timer.
  */
 const DB_LOCAL_OPTIONS: LocalActivityOptions = { startToCloseTimeout: '30 seconds', localRetryThreshold: '10 seconds', retry: DB_RETRY };
 
 /**
- * Workflows started before this patch ran their Postgres steps as regular activities on the
- * workflows queue, submitted and awaited in two activities, and upserted the search attributes
- * their starter had already set; their histories (test/fixtures/histories/v1) still replay
- * through that path.
+ * The paid step (submit, await and keep) as one heartbeating activity. Its heartbeats run on a timer,
+ * so the timeout detects a dead worker, never a slow provider; the ledger keeps retries from paying
+ * twice, and the activity gives up by itself after PROVIDER_MAX_WAIT_MINUTES without resubmitting.
  */
-export const LEAN_STEPS_PATCH = 'lean-steps';
-
-/**
- * The paid submit: bounded; an ambiguous failure is retried with the same idempotency key. The
- * timeout is what detects a crashed worker mid-submit, so it is only a little above the client's.
- */
-const SUBMIT_OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '40 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12, nonRetryableErrorTypes },
-};
-/** Polling: one long activity that heartbeats; it gives up by itself after the configured wait. */
-const AWAIT_OPTIONS: ActivityOptions = {
+const GENERATE_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '3 hours',
   heartbeatTimeout: '15 seconds',
   retry: {
     initialInterval: '2 seconds',
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: [...nonRetryableErrorTypes, FailureType.jobStillRunning],
+    maximumAttempts: 12,
+    nonRetryableErrorTypes: [...nonRetryableErrorTypes, FailureType.jobStillRunning, FailureType.outputExpired, FailureType.invalidImage],
   },
 };
-/**
- * Submit and await as one activity (generateJob): one activity task and one workflow task fewer per
- * slot. Heartbeats carry it through a slow submit; the ledger keeps retries from paying twice.
- */
-const GENERATE_OPTIONS: ActivityOptions = {
-  ...AWAIT_OPTIONS,
-  retry: { ...AWAIT_OPTIONS.retry, maximumAttempts: 12 },
-};
-/** Download and variants: CPU-bound, on the imaging queue; a corrupt download is retried twice. */
+/** Variants of the stored originals: CPU-bound, on the imaging queue. */
 const MATERIALIZE_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '1 minute',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 3,
-    nonRetryableErrorTypes: [...nonRetryableErrorTypes, FailureType.outputExpired],
-  },
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes },
 };
 
 /** What the catch block of a slot needs to record a failure against the right ledger row. */
@@ -195,11 +165,7 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
   const pending = () => changes > changesSeenAtStart;
 
   const prefix = parseTaskQueueName(info.taskQueue)?.prefix ?? info.taskQueue;
-  const lean = patched(LEAN_STEPS_PATCH);
-  // Both proxies take the same arguments; the call sites pass only a summary as call options.
-  const db: ActivityInterfaceFor<Activities> = lean
-    ? proxyLocalActivities<Activities>(DB_LOCAL_OPTIONS)
-    : proxyActivities<Activities>({ ...DB_OPTIONS, taskQueue: info.taskQueue });
+  const db = proxyLocalActivities<Activities>(DB_LOCAL_OPTIONS);
   /**
    * Local activities run one at a time. Their markers record results, not how completions were
    * batched into activations; two in flight at once could resolve together on replay but apart in
@@ -209,14 +175,11 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
   let dbLane: Promise<unknown> = Promise.resolve();
   function dbStep<K extends keyof Activities>(name: K, options: { summary: string }, args: Parameters<Activities[K]>): Promise<Awaited<ReturnType<Activities[K]>>> {
     const step = db[name] as unknown as { executeWithOptions(o: { summary: string }, a: Parameters<Activities[K]>): Promise<Awaited<ReturnType<Activities[K]>>> };
-    if (!lean) return step.executeWithOptions(options, args);
     const run = () => step.executeWithOptions(options, args);
     const result = dbLane.then(run, run);
     dbLane = result.catch(() => undefined);
     return result;
   }
-  const provider = proxyActivities<Activities>({ taskQueue: taskQueueName(prefix, 'provider'), ...SUBMIT_OPTIONS });
-  const poller = proxyActivities<Activities>({ taskQueue: taskQueueName(prefix, 'provider'), ...AWAIT_OPTIONS });
   const generator = proxyActivities<Activities>({ taskQueue: taskQueueName(prefix, 'provider'), ...GENERATE_OPTIONS });
   const imaging = proxyActivities<Activities>({ taskQueue: taskQueueName(prefix, 'imaging'), ...MATERIALIZE_OPTIONS });
 
@@ -227,7 +190,7 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
     { key: SA.sku, value: input.sku },
     { key: SA.trigger, value: input.trigger },
   ] as const;
-  const missing = identity.filter((a) => !lean || info.typedSearchAttributes.get(a.key) !== a.value);
+  const missing = identity.filter((a) => info.typedSearchAttributes.get(a.key) !== a.value);
   if (missing.length > 0) upsertSearchAttributes([...missing]);
 
   const plan = await dbStep('loadPlan', { summary: `load plan for SKU ${input.sku}` }, [{ catalogId: input.catalogId, sku: input.sku }]);
@@ -249,38 +212,20 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
   const sku = input.sku;
   const base = { catalogId: input.catalogId, sku, workflowId: info.workflowId };
 
-  /** Submit, await, materialize, record: one paid generation of a slot. */
+  /** The paid step (submit, await and keep), then variants and record: one generation of a slot. */
   async function generate(slot: PlanSlotSummary, prepared: Extract<PreparedSlot, { action: 'generate' }>, state: SlotStatus, track: SlotTrack) {
     const { fingerprint, idempotencyKey } = prepared;
     track.idempotencyKey = idempotencyKey;
     const submitInput = { ...base, slot: slot.name, fingerprint, idempotencyKey, request: prepared.request };
-    const summary = `${slot.kind} ${slot.name} for SKU ${sku}`;
-    /** Once a job id is known, this run never submits for this generation again. */
-    const noteSubmitted = (submitted: SubmitOutput) => {
-      state.jobId = submitted.jobId;
-      track.jobId = submitted.jobId;
-      if (!submitted.replayed) submissions += 1;
-      return submitted.jobId;
-    };
-    let jobId: string;
-    let done: AwaitOutput;
-    if (lean) {
-      state.phase = 'generating';
-      const generated = await generator.generateJob.executeWithOptions({ summary }, [submitInput]);
-      jobId = noteSubmitted(generated);
-      done = generated;
-    } else {
-      state.phase = 'submitting';
-      jobId = noteSubmitted(await provider.submitJob.executeWithOptions({ summary }, [submitInput]));
-      state.phase = 'generating';
-      done = await poller.awaitJob.executeWithOptions({ summary: `await ${slot.name} job ${jobId}` }, [
-        { idempotencyKey, jobId, imagesRequested: prepared.request.numImages },
-      ]);
-    }
-    if (done.outputs.length < prepared.request.numImages) {
-      log.warn('job delivered fewer images than requested', { slot: slot.name, delivered: done.outputs.length, outcomes: done.imageOutcomes });
-    }
-    imagesBilledTotal += done.imagesBilled;
+    state.phase = 'generating';
+    const done: GenerateOutput = await generator.generateJob.executeWithOptions({ summary: `${slot.kind} ${slot.name} for SKU ${sku}` }, [submitInput]);
+    // Once a job id is known, this run never submits for this generation again.
+    state.jobId = done.jobId;
+    track.jobId = done.jobId;
+    // A reused step was paid for (and counted) by the run that bought it; an adopted job from a run
+    // that never finished was not counted by anyone, so this run counts its images.
+    if (!done.replayed && !done.reused) submissions += 1;
+    if (!done.reused) imagesBilledTotal += done.imagesBilled;
 
     state.phase = 'materializing';
     const outputs = await imaging.materializeOutputs.executeWithOptions({ summary: `variants of ${slot.name} for SKU ${sku}` }, [
@@ -291,7 +236,7 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
     const recorded = await dbStep('recordSlot', { summary: `record ${slot.name} for SKU ${sku}` }, [
       { ...base, slot: slot.name, fingerprint, prompt: prepared.request.prompt, idempotencyKey, outputs, imagesBilled: done.imagesBilled, publish: !plan.review },
     ]);
-    return { recorded, done, jobId, imagesBilled: done.imagesBilled };
+    return { recorded, jobId: done.jobId, imagesBilled: done.reused ? 0 : done.imagesBilled };
   }
 
   async function runSlot(slot: PlanSlotSummary): Promise<SlotOutcome> {
@@ -416,7 +361,11 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
     costCents: imagesBilled * CENTS_PER_IMAGE,
     submissions,
   };
-  upsertSearchAttributes([{ key: SA.outcome, value: failed.length > 0 ? (generated.length > 0 ? 'partial' : 'failed') : result.outcome }]);
+  // `needs-attention`: a slot stopped buying (re-buy cap, or an ambiguous submit parked) until an operator decides.
+  const attention = failed.some((f) => f.errorType === FailureType.needsAttention || f.errorType === FailureType.ambiguousParked);
+  upsertSearchAttributes([
+    { key: SA.outcome, value: attention ? 'needs-attention' : failed.length > 0 ? (generated.length > 0 ? 'partial' : 'failed') : result.outcome },
+  ]);
   if (failed.length === 0 && !input.slots) {
     // Every slot is current for the attributes this run read: `changed` selection will pass it by.
     await dbStep('markProductSettled', { summary: `mark SKU ${sku} settled` }, [

@@ -1,5 +1,7 @@
 /** Kysely table types. Nullable columns are `T | null`; generated ones `Generated<T>`. */
+import type { StoredOutput } from '../shared/steps';
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { RefreshFailure } from '../shared/refresh';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 /** pg returns bigint as a string; ids stay strings in the application. */
@@ -11,14 +13,7 @@ export type ProductStatus = 'active' | 'removed';
 export type JobStatus = 'submitting' | 'sending' | 'ambiguous' | 'submitted' | 'delivered' | 'completed' | 'unusable' | 'failed';
 
 /** An original downloaded from the provider and stored, as the ledger keeps it. */
-export interface StoredOriginal {
-  index: number;
-  storageKey: string;
-  checksum: string;
-  width: number;
-  height: number;
-  format: string;
-}
+export type StoredOriginal = StoredOutput;
 export type AssetStatus = 'current' | 'superseded' | 'pending_review' | 'rejected' | 'retired';
 export type SlotOutcome = 'generated' | 'skipped' | 'failed';
 
@@ -59,6 +54,20 @@ export interface RefreshRunsTable {
   budget_exhausted: ColumnType<boolean, boolean | undefined, boolean>;
   started_at: Timestamp;
   finished_at: Timestamp | null;
+  /** The first failures the run met (bounded like the workflow's result); `failure_count` counts them all. */
+  failures: ColumnType<RefreshFailure[], string | undefined, string>;
+  failure_count: ColumnType<number, number | undefined, number>;
+}
+
+/** Every SKU and slot a dry run found it could not prepare, with the reason. */
+export interface RefreshFailuresTable {
+  workflow_id: string;
+  catalog_id: string;
+  sku: string;
+  slot: string;
+  error_type: string;
+  reason: string;
+  created_at: Generated<Date>;
 }
 
 export type WebhookEventOutcome = 'applied' | 'unchanged' | 'stale' | 'superseded';
@@ -187,6 +196,7 @@ export interface Database {
   current_assets: CurrentAssetsTable;
   slot_attempts: SlotAttemptsTable;
   refresh_runs: RefreshRunsTable;
+  refresh_failures: RefreshFailuresTable;
   review_decisions: ReviewDecisionsTable;
   webhook_events: WebhookEventsTable;
 }

@@ -18,6 +18,15 @@ export const FailureType = {
   providerTimeout: 'ProviderTimeout',
   network: 'ProviderNetwork',
   ambiguousSubmit: 'ProviderAmbiguousSubmit',
+  /**
+   * A submit may have reached a provider not known to honour idempotency keys: parked in the ledger
+   * as ambiguous (maybe billed), never sent again automatically; an operator resolves it.
+   */
+  ambiguousParked: 'ProviderAmbiguousSubmitParked',
+  /** The slot bought MAX_PAID_ATTEMPTS unusable jobs for one fingerprint: an operator decides. */
+  needsAttention: 'NeedsAttention',
+  /** The product was removed from the catalog: nothing more is bought for it. */
+  productRemoved: 'ProductRemoved',
   outputExpired: 'ProviderOutputExpired',
   invalidImage: 'InvalidImage',
   /** A source or reference image could not be fetched for a reason another attempt may fix. */
@@ -41,4 +50,7 @@ export const NON_RETRYABLE_FAILURES: FailureTypeName[] = [
   FailureType.jobFailed,
   FailureType.jobNotFound,
   FailureType.sourceUnreachable,
+  FailureType.ambiguousParked,
+  FailureType.needsAttention,
+  FailureType.productRemoved,
 ];

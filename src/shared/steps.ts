@@ -121,30 +121,31 @@ export interface SubmitInput {
   request: GenerationRequest;
 }
 
-export interface SubmitOutput {
-  jobId: string;
-  /** The provider answered from an earlier submit with the same key (nothing paid again). */
-  replayed: boolean;
-}
-
-/** Submit and await in one provider activity: what the product workflow runs since `lean-steps`. */
-export interface GenerateOutput extends AwaitOutput, SubmitOutput {}
-
-export interface AwaitInput {
-  idempotencyKey: string;
-  jobId: string;
-  imagesRequested: number;
-}
-
 export interface ImageOutcomeSummary {
   index: number;
   outcome: 'delivered' | 'rejected' | 'failed' | 'missing';
-  code?: string;
-  message?: string;
+  code?: string | undefined;
+  message?: string | undefined;
 }
 
-export interface AwaitOutput {
-  outputs: Array<{ index: number; url: string }>;
+/** An output downloaded from the provider the moment its job was terminal, validated and stored. */
+export interface StoredOutput {
+  index: number;
+  storageKey: string;
+  checksum: string;
+  width: number;
+  height: number;
+  format: string;
+}
+
+/** The paid step's result: submit, await and keep. */
+export interface GenerateOutput {
+  jobId: string;
+  /** The job was first sent by another run's unfinished step (this run did not pay for it). */
+  replayed: boolean;
+  /** The step had already been delivered and stored: nothing was bought or downloaded. */
+  reused: boolean;
+  outputs: StoredOutput[];
   imageOutcomes: ImageOutcomeSummary[];
   imagesBilled: number;
   polls: number;
@@ -152,7 +153,7 @@ export interface AwaitOutput {
 
 export interface MaterializeInput {
   idempotencyKey: string;
-  outputs: Array<{ index: number; url: string }>;
+  outputs: StoredOutput[];
 }
 
 export interface VariantSummary {

@@ -15,6 +15,7 @@ import sharp, { type Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActivityDeps } from '../../activities/deps';
 import { createImagingActivities } from '../../activities/imaging';
+import { OriginalRejected, storeOriginal } from '../../activities/originals';
 import { ImageRejectedError, inspectImage, renderVariants, type ImageLimits, type VariantSpec } from '../../src/imaging';
 import { FailureType } from '../../src/shared/failures';
 import type { MaterializedOutput, MaterializeInput } from '../../src/shared/steps';
@@ -289,7 +290,7 @@ describe('hostile images', () => {
     passed.add('inspect');
   });
 
-  it('never lets anything but an InvalidImage failure escape the materialize activity, and stores nothing it rejects', { timeout: 240_000 }, async () => {
+  it('keeps only outputs that validate (storing nothing it rejects), and renders every kept one or fails with InvalidImage', { timeout: 240_000 }, async () => {
     let current: Buffer = Buffer.alloc(0);
     // In memory: the property is about what the activity lets through and stores, not about disks.
     const stored = new Map<string, Buffer>();
@@ -301,7 +302,6 @@ describe('hostile images', () => {
       delete: async (key: string) => void stored.delete(key),
     };
     const deps = {
-      provider: { download: async () => ({ bytes: current, contentType: 'image/png' }) },
       storage,
       variants: VARIANTS,
       outputLimits: LIMITS,
@@ -313,19 +313,32 @@ describe('hostile images', () => {
       fc.asyncProperty(fc.nat(), mutation, async (pick, m) => {
         current = mutate(corpus[pick % corpus.length]!.bytes, m);
         const before = [...stored.keys()];
+        let original;
+        try {
+          original = await storeOriginal(deps, 0, current);
+        } catch (err) {
+          // Refused at the door: named, and nothing stored.
+          if (!(err instanceof OriginalRejected)) throw err;
+          activityTally.failed.set(`rejected:${err.reason}`, (activityTally.failed.get(`rejected:${err.reason}`) ?? 0) + 1);
+          expect(err.message).toMatch(/^output 0 /);
+          expect([...stored.keys()]).toEqual(before);
+          return;
+        }
+        expect(stored.get(original.storageKey)?.length).toBe(current.length);
+        const withOriginal = [...stored.keys()];
         try {
           const [out] = await env.run<[MaterializeInput], MaterializedOutput[], typeof activities.materializeOutputs>(
             (input) => activities.materializeOutputs(input),
-            { idempotencyKey: 'prop', outputs: [{ index: 0, url: 'http://sim/out.png' }] },
+            { idempotencyKey: 'prop', outputs: [original] },
           );
           activityTally.generated += 1;
-          expect(stored.has(out!.storageKey)).toBe(true);
+          expect(out!.storageKey).toBe(original.storageKey);
           for (const v of out!.variants) expect([v.storageKey, stored.get(v.storageKey)?.length]).toEqual([v.storageKey, v.bytes]);
         } catch (err) {
           if (!(err instanceof ApplicationFailure) || err.type !== FailureType.invalidImage) throw err;
           activityTally.failed.set(err.type, (activityTally.failed.get(err.type) ?? 0) + 1);
           expect(err.message).toMatch(/^output 0 /);
-          expect([...stored.keys()]).toEqual(before);
+          expect([...stored.keys()]).toEqual(withOriginal);
         }
       }),
       { numRuns: RUNS, seed: SEED + 1, endOnFailure: true },

@@ -250,7 +250,7 @@ describe('loadResultsData', () => {
       for (let v = 0; v < (i < 5 ? 2 : 1); v++) {
         const sku = `SKU-${String(i).padStart(4, '0')}`;
         const idem = `big:${sku}:hero:${v}`;
-        await openLedgerEntry(db, { idempotencyKey: idem, catalogId: 'big', sku, slot: 'hero', workflowId: 'w', runId: 'r', operation: 'generate', model: 'm', fingerprint: `f${v}`, imagesRequested: 1 });
+        await openLedgerEntry(db, { idempotencyKey: idem, catalogId: 'big', sku, slot: 'hero', workflowId: 'w', runId: 'r', operation: 'generate', model: 'm', provider: 'simulator test m', fingerprint: `f${v}`, imagesRequested: 1 });
         await recordGeneratedAssets(db, {
           catalogId: 'big',
           sku,
