@@ -1,9 +1,10 @@
 /**
- * `catalog-assets assets show|rollback`: a SKU's asset versions per slot, and rolling a slot back to the
- * previous version. Postgres only (DATABASE_URL).
+ * `catalog-assets assets show|rollback|release`: a SKU's asset versions per slot, rolling a slot back to
+ * the previous version (held there until the slot's inputs change), and releasing a slot from a
+ * rollback or a declined review. Postgres only (DATABASE_URL).
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { RollbackError, rollbackSlot } from '../../db/repositories/assets';
+import { releaseSlot, RollbackError, rollbackSlot } from '../../db/repositories/assets';
 import { skuAssets, skuStatus, type SkuAssets } from '../../results/summary';
 import { CliError } from '../context';
 import { cell, palette, table, withDatabase } from './status';
@@ -42,13 +43,14 @@ function showText(a: SkuAssets): string {
 export function registerAssetsCommand(program: Command): void {
   const assets = program
     .command('assets')
-    .description("Show or roll back a SKU's generated assets.")
+    .description("Show, roll back or release a SKU's generated assets.")
     .addHelpText(
       'after',
       `
 Examples:
   $ catalog-assets assets show --catalog acme --sku NC-001
-  $ catalog-assets assets rollback --catalog acme --sku NC-001 --slot label`,
+  $ catalog-assets assets rollback --catalog acme --sku NC-001 --slot label
+  $ catalog-assets assets release --catalog acme --sku NC-001 --slot label`,
     );
   const catalog = () => new Option('--catalog <id>', 'catalog id').makeOptionMandatory();
   const sku = () => new Option('--sku <sku>', 'the SKU').makeOptionMandatory();
@@ -76,10 +78,14 @@ Examples:
 
   assets
     .command('rollback')
-    .description("Point a SKU's slot back at its previous version. The version rolled away from is kept (superseded).")
+    .description(
+      "Point a SKU's slot back at its previous version. The version rolled away from is kept (superseded). The slot stays on the " +
+        'chosen version (refreshes, `stale`, `all` and PIM triggers leave it) until its inputs change or it is released.',
+    )
     .addOption(catalog())
     .addOption(sku())
     .requiredOption('--slot <slot>', 'the slot, e.g. hero, label, lifestyle', slotName)
+    .option('--by <name>', 'who rolls back (recorded)', process.env.USER ?? 'operator')
     .option('--json', 'print machine-readable JSON (one object) instead of text', false)
     .addHelpText(
       'after',
@@ -89,20 +95,50 @@ Examples:
   $ catalog-assets assets rollback --catalog acme --sku NC-001 --slot label
   $ catalog-assets assets rollback --catalog acme --sku NC-001 --slot hero --json`,
     )
-    .action(async (f: { catalog: string; sku: string; slot: string; json: boolean }) => {
+    .action(async (f: { catalog: string; sku: string; slot: string; by: string; json: boolean }) => {
       await withDatabase(async (db) => {
         await skuStatus(db, f.catalog, f.sku); // unknown catalog or SKU: a clear message, exit 1
         let r: { from: number; to: number };
         try {
-          r = await rollbackSlot(db, f.catalog, f.sku, f.slot);
+          r = await rollbackSlot(db, f.catalog, f.sku, f.slot, { actor: f.by });
         } catch (err) {
           if (err instanceof RollbackError) throw new CliError(`nothing to roll back: ${err.message}`, 1);
           throw err;
         }
         const result = { catalogId: f.catalog, sku: f.sku, slot: f.slot, from: r.from, to: r.to };
         process.stdout.write(
-          f.json ? `${JSON.stringify(result)}\n` : `rolled back ${cell(f.sku)} ${f.slot}: v${r.from} -> v${r.to} (v${r.from} kept as superseded)\n`,
+          f.json
+            ? `${JSON.stringify(result)}\n`
+            : `rolled back ${cell(f.sku)} ${f.slot}: v${r.from} -> v${r.to} (v${r.from} kept as superseded; held until its inputs change or \`assets release\`)\n`,
         );
+      });
+    });
+
+  assets
+    .command('release')
+    .description(
+      "Let go of a slot: a rollback no longer holds it, and fingerprints a review declined may be bought again. Nothing is " +
+        'generated now; the next trigger or refresh of the SKU decides by fingerprint as usual.',
+    )
+    .addOption(catalog())
+    .addOption(sku())
+    .requiredOption('--slot <slot>', 'the slot, e.g. hero, label, lifestyle', slotName)
+    .option('--json', 'print machine-readable JSON (one object) instead of text', false)
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 released (or nothing held it), 1 unknown catalog or SKU, 2 bad usage, 3 DATABASE_URL missing.
+Examples:
+  $ catalog-assets assets release --catalog acme --sku NC-001 --slot hero
+  $ catalog-assets refresh --catalog acme --select NC-001 --wait      # then regenerate it`,
+    )
+    .action(async (f: { catalog: string; sku: string; slot: string; json: boolean }) => {
+      await withDatabase(async (db) => {
+        await skuStatus(db, f.catalog, f.sku);
+        const r = await releaseSlot(db, f.catalog, f.sku, f.slot);
+        const result = { catalogId: f.catalog, sku: f.sku, slot: f.slot, pinReleased: r.pin, declinedReleased: r.declined };
+        const what = [r.pin ? 'its rollback' : '', r.declined ? `${r.declined} declined fingerprint(s)` : ''].filter(Boolean).join(' and ');
+        process.stdout.write(f.json ? `${JSON.stringify(result)}\n` : `${cell(f.sku)} ${f.slot}: ${what ? `released ${what}` : 'nothing held it'}\n`);
       });
     });
 }

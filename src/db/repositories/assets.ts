@@ -3,6 +3,7 @@
  * publishes from, and the last attempt per slot. Writes are idempotent on natural keys.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { withDecisionTables } from '../decisionTables';
 import type { Database, SlotOutcome } from '../schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -53,6 +54,94 @@ export interface RecordedAsset {
 
 const slotLock = (catalogId: string, sku: string, slot: string) =>
   sql`select pg_advisory_xact_lock(hashtextextended(${JSON.stringify([catalogId, sku, slot])}, 0))`;
+
+/**
+ * The product's status, read with a share lock: a `product.removed` committing at the same time waits
+ * for this transaction (and then retires what it made current), or this one sees it removed.
+ */
+async function productStatusForShare(trx: Transaction<Database>, catalogId: string, sku: string): Promise<'active' | 'removed' | 'missing'> {
+  const row = await trx.selectFrom('products').select('status').where('catalog_id', '=', catalogId).where('sku', '=', sku).forShare().executeTakeFirst();
+  return row?.status ?? 'missing';
+}
+
+export interface SlotPin {
+  assetId: string;
+  inputsFingerprint: string;
+  actor: string;
+  pinnedAt: Date;
+  /** The pinned asset's own fingerprint. */
+  assetFingerprint: string;
+}
+
+export async function getSlotPin(db: Db, catalogId: string, sku: string, slot: string): Promise<SlotPin | undefined> {
+  const row = await withDecisionTables(db)
+    .selectFrom('slot_pins as p')
+    .innerJoin('assets as a', 'a.id', 'p.asset_id')
+    .select(['p.asset_id', 'p.inputs_fingerprint', 'p.actor', 'p.pinned_at', 'a.fingerprint'])
+    .where('p.catalog_id', '=', catalogId)
+    .where('p.sku', '=', sku)
+    .where('p.slot', '=', slot)
+    .executeTakeFirst();
+  return row && { assetId: row.asset_id, inputsFingerprint: row.inputs_fingerprint, actor: row.actor, pinnedAt: row.pinned_at, assetFingerprint: row.fingerprint };
+}
+
+/** A pin holds for a fingerprint the slot's inputs had when it was rolled back (or the pinned asset's own). */
+function pinHolds(pin: SlotPin | undefined, fingerprint: string): boolean {
+  return pin !== undefined && (pin.inputsFingerprint === fingerprint || pin.assetFingerprint === fingerprint);
+}
+
+async function dropPin(trx: Db, catalogId: string, sku: string, slot: string): Promise<void> {
+  await withDecisionTables(trx).deleteFrom('slot_pins').where('catalog_id', '=', catalogId).where('sku', '=', sku).where('slot', '=', slot).execute();
+}
+
+export type SlotHold =
+  | { kind: 'pinned'; assetId: string; reason: string }
+  | { kind: 'declined'; assetId: string; reason: string };
+
+/**
+ * What an operator decided that keeps a slot from being bought for this fingerprint: a rollback pin
+ * that still holds (the pinned asset is current and the slot's inputs are unchanged), or a review that
+ * declined this very fingerprint. A reviewer's note is a new request, never held.
+ */
+export async function slotHold(
+  db: Db,
+  s: { catalogId: string; sku: string; slot: string; fingerprint: string; currentAssetId: string | undefined; reviewNote?: string },
+): Promise<SlotHold | undefined> {
+  if (s.reviewNote) return undefined;
+  const pin = await getSlotPin(db, s.catalogId, s.sku, s.slot);
+  if (pin && pin.assetId === s.currentAssetId && pinHolds(pin, s.fingerprint)) {
+    return { kind: 'pinned', assetId: pin.assetId, reason: `rolled back by ${pin.actor} at ${pin.pinnedAt.toISOString()}; held until the slot's inputs change or it is released` };
+  }
+  const declined = await withDecisionTables(db)
+    .selectFrom('declined_fingerprints')
+    .select(['asset_id', 'decision', 'declined_at'])
+    .where('catalog_id', '=', s.catalogId)
+    .where('sku', '=', s.sku)
+    .where('slot', '=', s.slot)
+    .where('fingerprint', '=', s.fingerprint)
+    .executeTakeFirst();
+  if (declined) {
+    return { kind: 'declined', assetId: declined.asset_id, reason: `review declined these inputs (${declined.decision} at ${declined.declined_at.toISOString()}); change the data, reject with a note, or release the slot` };
+  }
+  return undefined;
+}
+
+/** An operator lets go of a slot: its rollback pin and declined fingerprints no longer hold. */
+export async function releaseSlot(db: Kysely<Database>, catalogId: string, sku: string, slot: string): Promise<{ pin: boolean; declined: number }> {
+  return withDecisionTables(db)
+    .transaction()
+    .execute(async (trx) => {
+      await slotLock(catalogId, sku, slot).execute(trx);
+      const pin = await trx.deleteFrom('slot_pins').where('catalog_id', '=', catalogId).where('sku', '=', sku).where('slot', '=', slot).executeTakeFirst();
+      const declined = await trx
+        .deleteFrom('declined_fingerprints')
+        .where('catalog_id', '=', catalogId)
+        .where('sku', '=', sku)
+        .where('slot', '=', slot)
+        .executeTakeFirst();
+      return { pin: Number(pin.numDeletedRows) > 0, declined: Number(declined.numDeletedRows) };
+    });
+}
 
 /**
  * Records a generated slot in one transaction: asset rows and variants, the ledger row completed and
@@ -132,7 +221,19 @@ export async function recordGeneratedAssets(db: Kysely<Database>, input: RecordA
     }
 
     const primary = recorded[0]!;
-    if (input.publish === false) {
+    const status = await productStatusForShare(trx, input.catalogId, input.sku);
+    const pin = await getSlotPin(trx, input.catalogId, input.sku, input.slot);
+    if (status !== 'active') {
+      // A removed product's assets never become current: kept (paid for), retired.
+      await trx
+        .updateTable('assets')
+        .set({ status: 'retired', updated_at: sql<Date>`now()` })
+        .where('id', 'in', recorded.map((r) => r.assetId))
+        .where('status', '=', 'superseded')
+        .execute();
+    } else if (pinHolds(pin, input.fingerprint)) {
+      // Rolled back while this generation ran, for the same inputs: the operator's choice stays current.
+    } else if (input.publish === false) {
       await trx
         .updateTable('assets')
         .set({ status: 'pending_review', updated_at: sql<Date>`now()` })
@@ -141,6 +242,7 @@ export async function recordGeneratedAssets(db: Kysely<Database>, input: RecordA
         .execute();
     } else {
       await setCurrent(trx, input.catalogId, input.sku, input.slot, primary.assetId);
+      if (pin) await dropPin(trx, input.catalogId, input.sku, input.slot);
     }
 
     await trx
@@ -276,9 +378,18 @@ export class RollbackError extends Error {
  * Rolls a SKU's slot back to the newest version older than the current one. The version rolled away
  * from is kept (superseded), so rolling forward again is a matter of pointing at it.
  */
-export async function rollbackSlot(db: Kysely<Database>, catalogId: string, sku: string, slot: string): Promise<{ from: number; to: number }> {
+export async function rollbackSlot(
+  db: Kysely<Database>,
+  catalogId: string,
+  sku: string,
+  slot: string,
+  opts: { actor?: string } = {},
+): Promise<{ from: number; to: number }> {
   return db.transaction().execute(async (trx) => {
     await slotLock(catalogId, sku, slot).execute(trx);
+    if ((await productStatusForShare(trx, catalogId, sku)) === 'removed') {
+      throw new RollbackError(`SKU ${JSON.stringify(sku)} was removed from catalog ${JSON.stringify(catalogId)}: its assets are retired`);
+    }
     const current = await getCurrentAsset(trx, catalogId, sku, slot);
     if (!current) throw new RollbackError(`SKU ${JSON.stringify(sku)} in catalog ${JSON.stringify(catalogId)} has no current ${slot} asset`);
     const previous = await trx
@@ -293,6 +404,16 @@ export async function rollbackSlot(db: Kysely<Database>, catalogId: string, sku:
       .executeTakeFirst();
     if (!previous) throw new RollbackError(`SKU ${JSON.stringify(sku)} has no ${slot} version older than v${current.version} to roll back to`);
     await setCurrent(trx, catalogId, sku, slot, previous.id);
+    // The pin keeps the chosen version while the slot's inputs are those of the version rolled away
+    // from (or of an earlier rollback that still holds), so `stale`, `all` and triggers leave it.
+    const earlier = await getSlotPin(trx, catalogId, sku, slot);
+    const inputsFingerprint = earlier && pinHolds(earlier, current.fingerprint) ? earlier.inputsFingerprint : current.fingerprint;
+    const actor = opts.actor?.trim() || 'operator';
+    await withDecisionTables(trx)
+      .insertInto('slot_pins')
+      .values({ catalog_id: catalogId, sku, slot, asset_id: previous.id, inputs_fingerprint: inputsFingerprint, actor })
+      .onConflict((oc) => oc.columns(['catalog_id', 'sku', 'slot']).doUpdateSet({ asset_id: previous.id, inputs_fingerprint: inputsFingerprint, actor, pinned_at: sql<Date>`now()` }))
+      .execute();
     return { from: current.version, to: previous.version };
   });
 }
@@ -302,12 +423,15 @@ export type ReviewDecision = 'approve' | 'reject' | 'timeout-approve' | 'timeout
 /**
  * Records a review decision on a pending asset, and applies it in the same transaction: an approval
  * moves the SKU's mapping to the asset; anything else marks it rejected and keeps the current one.
+ * A decline (a rejection without a note, one past the catalog's `maxRejections`, or a `keep` timeout)
+ * records the asset's fingerprint, so a later trigger does not buy the same inputs again. A removed
+ * product's asset is retired, never made current; a timeout does not override a rollback that holds.
  * Idempotent: a second call for the same asset changes nothing.
  */
 export async function decideReview(
   db: Kysely<Database>,
-  d: { catalogId: string; sku: string; slot: string; assetId: string; decision: ReviewDecision; note?: string | null; actor: string },
-): Promise<{ applied: boolean }> {
+  d: { catalogId: string; sku: string; slot: string; assetId: string; decision: ReviewDecision; note?: string | null; actor: string; maxRejections?: number },
+): Promise<{ applied: boolean; declined?: boolean }> {
   return db.transaction().execute(async (trx) => {
     await slotLock(d.catalogId, d.sku, d.slot).execute(trx);
     const inserted = await trx
@@ -317,12 +441,44 @@ export async function decideReview(
       .returning('id')
       .executeTakeFirst();
     if (!inserted) return { applied: false };
-    if (d.decision === 'approve' || d.decision === 'timeout-approve') {
-      await setCurrent(trx, d.catalogId, d.sku, d.slot, d.assetId);
-    } else {
-      await trx.updateTable('assets').set({ status: 'rejected', updated_at: sql<Date>`now()` }).where('id', '=', d.assetId).execute();
+    const asset = await trx.selectFrom('assets').select(['fingerprint']).where('id', '=', d.assetId).executeTakeFirstOrThrow();
+    const status = await productStatusForShare(trx, d.catalogId, d.sku);
+    if (status !== 'active') {
+      await trx.updateTable('assets').set({ status: 'retired', updated_at: sql<Date>`now()` }).where('id', '=', d.assetId).execute();
+      return { applied: true };
     }
-    return { applied: true };
+    const pin = await getSlotPin(trx, d.catalogId, d.sku, d.slot);
+    const current = await getCurrentAsset(trx, d.catalogId, d.sku, d.slot);
+    const pinned = pin !== undefined && pin.assetId === current?.id && pinHolds(pin, asset.fingerprint);
+    if (d.decision === 'approve' || (d.decision === 'timeout-approve' && !pinned)) {
+      await setCurrent(trx, d.catalogId, d.sku, d.slot, d.assetId);
+      if (pin) await dropPin(trx, d.catalogId, d.sku, d.slot);
+      return { applied: true };
+    }
+    await trx.updateTable('assets').set({ status: 'rejected', updated_at: sql<Date>`now()` }).where('id', '=', d.assetId).execute();
+    let declined = d.decision === 'timeout-keep' || (d.decision === 'reject' && !d.note?.trim());
+    if (!declined && d.decision === 'reject' && d.maxRejections !== undefined) {
+      // Rejections with a note regenerate up to maxRejections times; the one past that ends the review.
+      const { n } = await trx
+        .selectFrom('review_decisions as r')
+        .innerJoin('assets as a', 'a.id', 'r.asset_id')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('r.catalog_id', '=', d.catalogId)
+        .where('r.sku', '=', d.sku)
+        .where('r.slot', '=', d.slot)
+        .where('r.decision', '=', 'reject')
+        .where('a.fingerprint', '=', asset.fingerprint)
+        .executeTakeFirstOrThrow();
+      declined = Number(n) > d.maxRejections;
+    }
+    if (declined) {
+      await withDecisionTables(trx)
+        .insertInto('declined_fingerprints')
+        .values({ catalog_id: d.catalogId, sku: d.sku, slot: d.slot, fingerprint: asset.fingerprint, asset_id: d.assetId, decision: d.decision })
+        .onConflict((oc) => oc.columns(['catalog_id', 'sku', 'slot', 'fingerprint']).doNothing())
+        .execute();
+    }
+    return { applied: true, declined };
   });
 }
 

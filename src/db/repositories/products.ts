@@ -54,3 +54,12 @@ export async function getProduct(db: Db, catalogId: string, sku: string) {
     .where('sku', '=', sku)
     .executeTakeFirst();
 }
+
+/**
+ * Whether the product is in the catalog and not removed: a paid step asks right before it pays, so a
+ * `product.removed` that lands while a plan runs stops the next purchase.
+ */
+export async function isProductActive(db: Db, catalogId: string, sku: string): Promise<boolean> {
+  const row = await db.selectFrom('products').select('status').where('catalog_id', '=', catalogId).where('sku', '=', sku).executeTakeFirst();
+  return row?.status === 'active';
+}
