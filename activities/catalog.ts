@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { Context, log } from '@temporalio/activity';
 import { getCatalog } from '../src/db/repositories/catalogs';
 import { getProduct } from '../src/db/repositories/products';
-import { decideReview, getCurrentAsset, recordGeneratedAssets, recordSlotAttempt, type ReviewDecision } from '../src/db/repositories/assets';
+import { decideReview, getCurrentAsset, recordGeneratedAssets, recordSlotAttempt, slotHold, type ReviewDecision } from '../src/db/repositories/assets';
 import { finishedAttempts, getLedgerEntry, noteLedgerError, unreleasedUnusable } from '../src/db/repositories/jobs';
 import { inspectImage } from '../src/imaging';
 import { createSourceFetcher, DEFAULT_SOURCE_FETCH_POLICY, SourceUnavailableError, type SourceAttempt } from '../src/net/sourceFetcher';
@@ -203,6 +203,7 @@ export function createCatalogActivities(deps: ActivityDeps) {
     async prepareSlot(input: PrepareSlotInput): Promise<PreparedSlot> {
       const [{ plan, settings }, product] = await Promise.all([planFor(input.catalogId), getProduct(db, input.catalogId, input.sku)]);
       if (!product) throw fail(FailureType.invalidProductData, `SKU ${JSON.stringify(input.sku)} is not in catalog ${JSON.stringify(input.catalogId)}`);
+      if (product.status !== 'active') throw fail(FailureType.productRemoved, `SKU ${JSON.stringify(input.sku)} was removed from catalog ${JSON.stringify(input.catalogId)}: nothing more is bought for it`);
       const slot = plan.slots.find((s) => s.name === input.slot);
       if (!slot) throw fail(FailureType.invalidPlan, `the plan of catalog ${JSON.stringify(input.catalogId)} has no slot ${JSON.stringify(input.slot)}`);
       const attributes = { ...product.attributes, name: product.attributes.name ?? product.name };
@@ -243,6 +244,14 @@ export function createCatalogActivities(deps: ActivityDeps) {
         log.info('slot unchanged: skipped', { sku: input.sku, slot: input.slot });
         return { action: 'skip', fingerprint, asset: { assetId: current.id, storageKey: current.storage_key, checksum: current.checksum } };
       }
+      // An operator's rollback or a declined review holds whatever triggered this run (force included).
+      const held = await slotHold(db, { ...input, fingerprint, currentAssetId: current?.id });
+      if (held && current) {
+        if (!input.dryRun) await recordSlotAttempt(db, { ...input, outcome: 'skipped', fingerprint });
+        log.info(`slot held: ${held.kind}, skipped`, { sku: input.sku, slot: input.slot });
+        return { action: 'skip', fingerprint, asset: { assetId: current.id, storageKey: current.storage_key, checksum: current.checksum } };
+      }
+      if (held) throw fail(FailureType.needsAttention, `SKU ${JSON.stringify(input.sku)}, slot ${input.slot}: ${held.reason}`);
       const attempt = await finishedAttempts(db, { ...input, fingerprint });
       const idempotencyKey = stepIdempotencyKey({ catalogId: input.catalogId, sku: input.sku, slot: input.slot, fingerprint, attempt }, (text) =>
         createHash('sha256').update(text).digest('hex'),
@@ -257,7 +266,8 @@ export function createCatalogActivities(deps: ActivityDeps) {
     },
 
     async decideReview(input: { catalogId: string; sku: string; slot: string; assetId: string; decision: ReviewDecision; note?: string; actor: string }) {
-      return decideReview(db, input);
+      const catalog = await getCatalog(db, input.catalogId);
+      return decideReview(db, { ...input, maxRejections: reviewPolicy(catalog?.settings ?? {})?.maxRejections });
     },
 
     async recordSlotFailure(input: SlotFailureInput): Promise<void> {
