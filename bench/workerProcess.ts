@@ -67,6 +67,8 @@ async function main(): Promise<void> {
   configureSharp({});
   const appConfig = loadConfig({
     NODE_ENV: 'production',
+    // The benchmark measures against the local simulator on purpose.
+    IMAROUTER_SIMULATOR: '1',
     LOG_LEVEL: 'warn',
     IMAROUTER_MODEL: 'seedream-4.5',
     ALLOW_PRIVATE_REFERENCE_HOSTS: config.allowPrivateHosts.join(','),

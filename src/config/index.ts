@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { AllowListError, parseAllowEntry } from '../net/allowList';
 import { registerSecret } from './redact';
 
 const bool = z
@@ -55,6 +56,12 @@ export const envSchema = z.object({
   SIMULATOR_API_KEY: z.string().min(1).default('sim-local-key'),
   /** Where that simulator runs (another host in docker-compose.yml); never used once IMAROUTER_API_KEY is set. */
   SIMULATOR_URL: z.string().url().default(DEFAULT_SIMULATOR_URL),
+  /**
+   * Whether the local simulator may stand in when IMAROUTER_API_KEY is unset: unset means yes except
+   * with NODE_ENV=production; 1 allows it in production too (on purpose); 0 refuses it everywhere.
+   * A configured key always wins.
+   */
+  IMAROUTER_SIMULATOR: bool.optional(),
 
   PROVIDER_CONCURRENCY: int(1, 1_000).default(32),
   PROVIDER_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().max(10_000).default(8),
@@ -83,7 +90,19 @@ export const envSchema = z.object({
   S3_FORCE_PATH_STYLE: bool.optional(),
   /** Lifetime of presigned GET URLs handed to the image provider (REFERENCE_MODE=url); SigV4 allows up to 7 days. */
   S3_PRESIGN_SECONDS: int(1, 604_800).default(3_600),
-  ALLOW_PRIVATE_REFERENCE_HOSTS: csv.default([]),
+  /** `host:port` entries (an entry without a port is the scheme's default port only); see src/net/allowList.ts. */
+  ALLOW_PRIVATE_REFERENCE_HOSTS: csv
+    .superRefine((entries, ctx) => {
+      for (const entry of entries) {
+        try {
+          parseAllowEntry(entry);
+        } catch (err) {
+          if (!(err instanceof AllowListError)) throw err;
+          ctx.addIssue({ code: 'custom', message: `${err.message}; use host:port entries such as 127.0.0.1:8791` });
+        }
+      }
+    })
+    .default([]),
   /** Tries per source or reference image before its slot fails, spread over the window below. */
   SOURCE_FETCH_ATTEMPTS: int(1, 20).default(4),
   SOURCE_FETCH_WINDOW_SECONDS: int(0, 3_600).default(120),
@@ -93,7 +112,15 @@ export const envSchema = z.object({
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: int(0, 65_535).default(8080),
   SERVICE_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+  /** The shared webhook secret: only for catalogs without a secret of their own (see src/http/webhookSecrets.ts). */
   WEBHOOK_SECRET: z.string().min(16, 'use at least 16 characters').optional(),
+  /** Encrypts the per-catalog webhook secrets stored in Postgres (AES-256-GCM): 32 random bytes, base64. */
+  WEBHOOK_SECRET_KEY: z
+    .string()
+    .refine((v) => decodePayloadKey(v) !== undefined, 'must be 32 random bytes, base64-encoded (generate one with: openssl rand -base64 32)')
+    .optional(),
+  /** A bearer token for the payload codec endpoint only (Temporal UI, `temporal --codec-auth`); SERVICE_TOKEN works too. */
+  TEMPORAL_CODEC_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   WEBHOOK_TOLERANCE_SECONDS: int(10, 3_600).default(300),
   /** Largest request body the HTTP service reads (webhook batches, refresh requests); larger ones get 413. */
   HTTP_BODY_LIMIT_BYTES: int(1_024, 64 * 1024 * 1024).default(1024 * 1024),
@@ -157,7 +184,12 @@ export interface Config {
     host: string;
     port: number;
     serviceToken: string | undefined;
+    /** Accepted by the payload codec endpoint besides serviceToken. */
+    codecToken: string | undefined;
+    /** The shared secret, for catalogs without their own. */
     webhookSecret: string | undefined;
+    /** Decrypts the per-catalog webhook secrets stored in Postgres (WEBHOOK_SECRET_KEY). */
+    webhookSecretKey: Buffer | undefined;
     webhookToleranceSeconds: number;
     bodyLimitBytes: number;
     webhookMaxEvents: number;
@@ -187,6 +219,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   // Register secrets before anything below can echo them in an error message.
   registerSecret(e.S3_SECRET_ACCESS_KEY);
   registerSecret(e.TEMPORAL_PAYLOAD_KEY);
+  registerSecret(e.WEBHOOK_SECRET_KEY);
+  registerSecret(e.TEMPORAL_CODEC_TOKEN);
   const problems: string[] = [];
   if (e.IMAROUTER_API_KEY && !e.IMAROUTER_BASE_URL) {
     problems.push('IMAROUTER_BASE_URL: required when IMAROUTER_API_KEY is set (the real API\'s base URL)');
@@ -206,6 +240,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
   if (e.TEMPORAL_PAYLOAD_KEY_ID && !e.TEMPORAL_PAYLOAD_KEY) {
     problems.push('TEMPORAL_PAYLOAD_KEY_ID: names the payload encryption key, so it needs TEMPORAL_PAYLOAD_KEY too');
+  }
+  const simulatorAllowed = e.IMAROUTER_SIMULATOR ?? e.NODE_ENV !== 'production';
+  if (!e.IMAROUTER_API_KEY && !simulatorAllowed) {
+    problems.push(
+      e.IMAROUTER_SIMULATOR === false
+        ? 'IMAROUTER_API_KEY: required because IMAROUTER_SIMULATOR=0 refuses the local simulator'
+        : 'IMAROUTER_API_KEY: required with NODE_ENV=production (the local simulator never stands in for the real API by accident; set IMAROUTER_SIMULATOR=1 to run production on the simulator on purpose)',
+    );
   }
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   registerSecret(e.IMAROUTER_API_KEY);
@@ -266,7 +308,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       host: e.HTTP_HOST,
       port: e.HTTP_PORT,
       serviceToken: e.SERVICE_TOKEN,
+      codecToken: e.TEMPORAL_CODEC_TOKEN,
       webhookSecret: e.WEBHOOK_SECRET,
+      webhookSecretKey: e.WEBHOOK_SECRET_KEY === undefined ? undefined : decodePayloadKey(e.WEBHOOK_SECRET_KEY),
       webhookToleranceSeconds: e.WEBHOOK_TOLERANCE_SECONDS,
       bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
       webhookMaxEvents: e.WEBHOOK_MAX_EVENTS,
