@@ -26,7 +26,18 @@ import { NON_RETRYABLE_FAILURES } from '../src/shared/failures';
 import { productWorkflowId } from '../src/shared/ids';
 import { SA } from '../src/shared/searchAttributes';
 import { checkedInput } from './input';
-import { emptyCounts, parseRefreshWorkflowInput, type RefreshCounts, type RefreshProgress, type RefreshResult, type RefreshWorkflowArgs, type RefreshWorkflowInput } from '../src/shared/refresh';
+import {
+  emptyCounts,
+  MAX_FAILURE_REASON,
+  MAX_LISTED_FAILURES,
+  parseRefreshWorkflowInput,
+  type RefreshCounts,
+  type RefreshFailure,
+  type RefreshProgress,
+  type RefreshResult,
+  type RefreshWorkflowArgs,
+  type RefreshWorkflowInput,
+} from '../src/shared/refresh';
 import { CENTS_PER_IMAGE } from '../src/shared/steps';
 import { FailureType } from '../src/shared/failures';
 import { productChangedSignal, productWorkflow, type ProductWorkflowResult } from './product';
@@ -60,7 +71,14 @@ export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<R
     runs: (input.carry?.runs ?? 0) + 1,
     budgetExhausted: input.carry?.budgetExhausted ?? false,
     done: false,
+    failureCount: input.carry?.failureCount ?? 0,
   };
+  /** The first failures met, for the result; the count covers them all. */
+  const failures: RefreshFailure[] = [...(input.carry?.failures ?? [])];
+  function noteFailure(f: RefreshFailure): void {
+    progress.failureCount += 1;
+    if (failures.length < MAX_LISTED_FAILURES) failures.push({ ...f, reason: f.reason.slice(0, MAX_FAILURE_REASON) });
+  }
   setHandler(refreshProgressQuery, () => progress);
   const startedAt = input.carry?.startedAt ?? new Date(info.startTime).toISOString();
   const db = proxyActivities<Activities>({ ...DB_OPTIONS, taskQueue: info.taskQueue });
@@ -90,6 +108,7 @@ export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<R
     const workflowId = productWorkflowId(input.catalogId, sku);
     let result: ProductWorkflowResult | undefined;
     let failed = false;
+    let failure = '';
     try {
       const handle = await startChild(productWorkflow, {
         workflowId,
@@ -116,9 +135,15 @@ export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<R
       }
       result = productResultOf(err);
       failed = true;
+      failure = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
     } finally {
       reservedImages -= reservation;
       progress.inFlight -= 1;
+    }
+    if (failed) {
+      const slots = result?.slots.filter((o) => o.outcome === 'failed') ?? [];
+      for (const o of slots) if (o.outcome === 'failed') noteFailure({ sku, slot: o.slot, errorType: o.errorType, reason: o.message });
+      if (slots.length === 0) noteFailure({ sku, slot: '*', errorType: 'ProductFailed', reason: failure || `the product workflow ${workflowId} failed` });
     }
     if (result) {
       counts.imagesBilled += result.imagesBilled;
@@ -145,13 +170,19 @@ export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<R
 
     if (input.dryRun) {
       const estimate = await estimator.estimatePage.executeWithOptions({ summary: `estimate ${page.skus.length} SKUs` }, [
-        { catalogId: input.catalogId, skus: page.skus.map((s) => s.sku) },
+        { catalogId: input.catalogId, skus: page.skus.map((s) => s.sku), workflowId: info.workflowId, listLimit: MAX_LISTED_FAILURES - failures.length },
       ]);
       counts.planned += estimate.skus;
       counts.estimatedImages += estimate.estimatedImages;
+      // A SKU with a slot that cannot be prepared would fail in a real run: counted failed, not "would generate".
+      const invalid = estimate.invalid ?? 0;
       counts.generated += estimate.wouldGenerateSkus;
-      counts.skipped += estimate.skus - estimate.wouldGenerateSkus;
-      counts.invalid += estimate.invalid;
+      counts.skipped += estimate.skus - estimate.wouldGenerateSkus - invalid;
+      counts.failed += invalid;
+      counts.invalid += invalid;
+      for (const f of estimate.failures ?? []) noteFailure(f);
+      // The page lists only as many as the result has room for; the rest are counted (and in refresh_failures).
+      progress.failureCount += (estimate.failureCount ?? 0) - (estimate.failures?.length ?? 0);
       progress.cursor = page.skus[page.skus.length - 1]!.sku;
       processedThisRun += page.skus.length;
     } else {
@@ -176,7 +207,7 @@ export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<R
       await Promise.all(inflight);
       await continueAsNew<typeof refreshWorkflow>({
         ...input,
-        carry: { cursor: progress.cursor, counts, startedAt, runs: progress.runs, budgetExhausted: progress.budgetExhausted },
+        carry: { cursor: progress.cursor, counts, startedAt, runs: progress.runs, budgetExhausted: progress.budgetExhausted, failures, failureCount: progress.failureCount },
       });
     }
   }
@@ -198,6 +229,8 @@ export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<R
       budgetExhausted: progress.budgetExhausted,
       startedAt,
       finished: true,
+      failures,
+      failureCount: progress.failureCount,
     },
   ]);
   return {
@@ -208,5 +241,7 @@ export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<R
     costUsd: counts.costCents / 100,
     estimatedCostUsd: (counts.estimatedImages * CENTS_PER_IMAGE) / 100,
     runs: progress.runs,
+    failures,
+    failureCount: progress.failureCount,
   };
 }

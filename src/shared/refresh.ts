@@ -7,6 +7,23 @@ export const MAX_LISTED_SKUS = 10_000;
 export const MAX_SKU_LENGTH = 200;
 export type RefreshSelection = (typeof SELECTIONS)[number] | { skus: string[] };
 
+/** One slot of one SKU that a refresh could not prepare or generate, and why. */
+export interface RefreshFailure {
+  sku: string;
+  /** The slot, or `*` when the SKU's plan itself could not be loaded. */
+  slot: string;
+  errorType: string;
+  reason: string;
+}
+
+/**
+ * Failures listed in a refresh's result and carried across continue-as-new: the first ones only, so
+ * its history stays bounded; `failureCount` counts them all (a dry run's are all in refresh_failures).
+ */
+export const MAX_LISTED_FAILURES = 100;
+/** A listed reason is cut to this length (the full text is in slot_attempts or refresh_failures). */
+export const MAX_FAILURE_REASON = 500;
+
 export interface RefreshBudget {
   images?: number;
   usd?: number;
@@ -56,6 +73,9 @@ export interface RefreshCarry {
   startedAt: string;
   runs: number;
   budgetExhausted: boolean;
+  /** Absent in carries made before failures were listed. */
+  failures?: RefreshFailure[];
+  failureCount?: number;
 }
 
 export type RefreshWorkflowArgs = Required<Omit<RefreshWorkflowInput, 'budget' | 'carry'>> & Pick<RefreshWorkflowInput, 'budget' | 'carry'>;
@@ -76,12 +96,26 @@ export function parseBudget(v: unknown, path: string): RefreshBudget {
 
 const COUNT_KEYS = Object.keys(emptyCounts()) as Array<keyof RefreshCounts>;
 
+function parseFailure(v: unknown, path: string): RefreshFailure {
+  const o = objectOf(v, path, ['sku', 'slot', 'errorType', 'reason']);
+  return {
+    sku: str(o.sku, at(path, 'sku'), { max: MAX_SKU_LENGTH }),
+    slot: str(o.slot, at(path, 'slot'), { max: 200 }),
+    errorType: str(o.errorType, at(path, 'errorType'), { max: 200 }),
+    reason: str(o.reason, at(path, 'reason'), { max: MAX_FAILURE_REASON }),
+  };
+}
+
 function parseCarry(v: unknown, path: string): RefreshCarry {
-  const o = objectOf(v, path, ['cursor', 'counts', 'startedAt', 'runs', 'budgetExhausted']);
+  const o = objectOf(v, path, ['cursor', 'counts', 'startedAt', 'runs', 'budgetExhausted', 'failures', 'failureCount']);
   const c = objectOf(o.counts, `${path}.counts`, COUNT_KEYS);
   const counts = emptyCounts();
   for (const k of COUNT_KEYS) counts[k] = num(c[k], `${path}.counts.${k}`, { int: true });
+  const failures = optional(o.failures, `${path}.failures`, (x, p) => arrayOf(x, p, parseFailure, { max: MAX_LISTED_FAILURES }));
+  const failureCount = optional(o.failureCount, `${path}.failureCount`, (x, p) => num(x, p, { int: true, min: 0 }));
   return {
+    ...(failures ? { failures } : {}),
+    ...(failureCount !== undefined ? { failureCount } : {}),
     cursor: o.cursor === null ? null : str(o.cursor, `${path}.cursor`),
     counts,
     startedAt: str(o.startedAt, `${path}.startedAt`),
@@ -118,6 +152,8 @@ export interface RefreshProgress {
   runs: number;
   budgetExhausted: boolean;
   done: boolean;
+  /** Slots that could not be prepared or generated so far (all of them, not only the listed ones). */
+  failureCount: number;
 }
 
 export interface RefreshResult extends RefreshCounts {
@@ -127,6 +163,12 @@ export interface RefreshResult extends RefreshCounts {
   costUsd: number;
   estimatedCostUsd: number;
   runs: number;
+  /**
+   * The first MAX_LISTED_FAILURES failed slots, in the order met: in a dry run every slot that could
+   * not be prepared; in a real run every slot that failed. `failureCount` counts them all.
+   */
+  failures: RefreshFailure[];
+  failureCount: number;
 }
 
 export interface RefreshPage {
@@ -137,7 +179,14 @@ export interface RefreshPage {
 
 export interface PageEstimate {
   skus: number;
+  /** SKUs a real run would generate for with every slot prepared. */
   wouldGenerateSkus: number;
+  /** Images a real run would buy, those of the SKUs that would fail in part included. */
   estimatedImages: number;
+  /** SKUs with at least one slot that cannot be prepared: a real run would fail them. */
   invalid: number;
+  /** The first of this page's failed slots (as many as the caller asked for). */
+  failures: RefreshFailure[];
+  /** This page's failed slots, all of them (each one is in refresh_failures). */
+  failureCount: number;
 }

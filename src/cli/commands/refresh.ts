@@ -2,7 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { RefreshResult, RefreshSelection } from '../../shared/refresh';
+import type { RefreshFailure, RefreshResult, RefreshSelection } from '../../shared/refresh';
 import { connectClient } from '../../temporal/connection';
 import { refreshProgress, refreshResult, startRefresh } from '../../temporal/refresh';
 import { CliError, configOrExit } from '../context';
@@ -39,7 +39,24 @@ export function summarize(workflowId: string, r: RefreshResult): RefreshSummary 
     estimatedImages: r.estimatedImages,
     estimatedCostUsd: r.estimatedCostUsd,
     budgetExhausted: r.budgetExhausted,
+    // Results of runs started before failures were listed have neither field.
+    failures: r.failures ?? [],
+    failureCount: r.failureCount ?? r.failures?.length ?? 0,
   };
+}
+
+/** The failed slots as a text table: SKU, slot, error type, reason (one line each). */
+export function failureTable(failures: RefreshFailure[], total: number, dryRun: boolean, workflowId: string): string {
+  if (failures.length === 0) return '';
+  const rows = failures.map((f) => [f.sku, f.slot, f.errorType, f.reason.replace(/\s+/g, ' ')]);
+  const head = ['SKU', 'SLOT', 'ERROR', 'REASON'];
+  const widths = head.slice(0, 3).map((h, i) => Math.min(40, Math.max(h.length, ...rows.map((r) => r[i]!.length))));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd();
+  const out = [dryRun ? 'cannot be prepared (a real run would fail these):' : 'failed:', line(head), ...rows.map(line)];
+  if (total > failures.length) {
+    out.push(`… and ${total - failures.length} more${dryRun ? ` (all ${total} in the refresh_failures table, workflow_id = '${workflowId}')` : ' (each in slot_attempts)'}`);
+  }
+  return `${out.join('\n')}\n`;
 }
 
 export function registerRefreshCommand(program: Command): void {
@@ -89,9 +106,11 @@ Examples:
           else {
             process.stdout.write(
               `${summary.dryRun ? 'dry run: ' : ''}${summary.planned} planned, ${summary.generated} ${summary.dryRun ? 'would generate' : 'generated'}, ` +
-                `${summary.skipped} unchanged, ${summary.failed} failed; ${summary.dryRun ? `~$${summary.estimatedCostUsd.toFixed(2)} estimated` : `$${summary.costUsd.toFixed(2)} spent`}` +
+                `${summary.skipped} unchanged, ${summary.failed} ${summary.dryRun ? 'would fail (cannot be prepared)' : 'failed'}; ` +
+                `${summary.dryRun ? `~$${summary.estimatedCostUsd.toFixed(2)} estimated (${summary.estimatedImages} images)` : `$${summary.costUsd.toFixed(2)} spent`}` +
                 `${summary.budgetExhausted ? ' (budget reached)' : ''}\n`,
             );
+            process.stdout.write(failureTable(summary.failures, summary.failureCount, summary.dryRun, workflowId));
           }
           if (summary.failed > 0) throw new CliError(`${summary.failed} product(s) failed; see ${ui}`, 4);
         } finally {

@@ -7,6 +7,7 @@
  *   skus     an explicit list.
  */
 import { sql, type Kysely } from 'kysely';
+import type { RefreshFailure } from '../../shared/refresh';
 import type { Database } from '../schema';
 
 export type Selection = 'all' | 'changed' | 'stale' | { skus: string[] };
@@ -83,6 +84,9 @@ export async function recordRefreshRun(
     budgetExhausted: boolean;
     startedAt: string;
     finished: boolean;
+    /** The first failures (as the workflow lists them) and how many there were in all. */
+    failures?: RefreshFailure[];
+    failureCount?: number;
   },
 ): Promise<void> {
   const values = {
@@ -97,6 +101,8 @@ export async function recordRefreshRun(
     budget_exhausted: r.budgetExhausted,
     started_at: r.startedAt,
     finished_at: r.finished ? sql<Date>`now()` : null,
+    failures: JSON.stringify(r.failures ?? []),
+    failure_count: r.failureCount ?? r.failures?.length ?? 0,
   };
   await db
     .insertInto('refresh_runs')
@@ -108,7 +114,34 @@ export async function recordRefreshRun(
         cost_cents: values.cost_cents,
         budget_exhausted: values.budget_exhausted,
         finished_at: values.finished_at,
+        failures: values.failures,
+        failure_count: values.failure_count,
       }),
     )
     .execute();
+}
+
+/** Every slot a dry run found it could not prepare; idempotent (a retried page writes the same rows). */
+export async function recordRefreshFailures(db: Kysely<Database>, workflowId: string, catalogId: string, failures: RefreshFailure[]): Promise<void> {
+  // One statement per chunk keeps the parameter count far below Postgres's limit.
+  for (let i = 0; i < failures.length; i += 500) {
+    const rows = failures.slice(i, i + 500).map((f) => ({ workflow_id: workflowId, catalog_id: catalogId, sku: f.sku, slot: f.slot, error_type: f.errorType, reason: f.reason }));
+    await db
+      .insertInto('refresh_failures')
+      .values(rows)
+      .onConflict((oc) => oc.columns(['workflow_id', 'sku', 'slot']).doUpdateSet((eb) => ({ error_type: eb.ref('excluded.error_type'), reason: eb.ref('excluded.reason') })))
+      .execute();
+  }
+}
+
+/** A refresh's recorded failures, in SKU and slot order. */
+export async function listRefreshFailures(db: Kysely<Database>, workflowId: string): Promise<RefreshFailure[]> {
+  const rows = await db
+    .selectFrom('refresh_failures')
+    .select(['sku', 'slot', 'error_type', 'reason'])
+    .where('workflow_id', '=', workflowId)
+    .orderBy('sku')
+    .orderBy('slot')
+    .execute();
+  return rows.map((r) => ({ sku: r.sku, slot: r.slot, errorType: r.error_type, reason: r.reason }));
 }
