@@ -12,6 +12,7 @@
  *   POST /webhooks/pim              the same, catalog from `?catalog=<id>` or `X-Catalog-Id: <id>`
  *   POST /catalogs/:id/refresh      start a refresh (bearer token)
  *   GET  /catalogs/:id/status       the catalog at a glance (bearer token)
+ *   POST /catalogs/:id/skus/:sku/review  a review decision for a slot waiting for review (bearer token)
  *   GET  /metrics                   Prometheus text (bearer token)
  *   GET  /healthz                   Postgres and Temporal reachability, 200 or 503 (open)
  *
@@ -31,6 +32,7 @@ import { createHttpMetrics, type HttpMetrics } from './metrics';
 import { registerCatalogRoutes } from './routes/catalogs';
 import { registerHealthRoute, type HealthCheck } from './routes/health';
 import { registerMetricsRoute } from './routes/metrics';
+import { registerReviewRoute, type SendReview } from './routes/review';
 import { registerWebhookRoutes } from './routes/webhooks';
 import type { PayloadCodec } from '@temporalio/common';
 import { registerResultsRoutes } from '../results/routes';
@@ -80,6 +82,8 @@ export interface ServerDeps {
   storage?: AssetStorage;
   /** Payload codec endpoint for Temporal UI (`/codec/encode`, `/codec/decode`), when payloads are encrypted. */
   codec?: { codec: PayloadCodec; allowedOrigins: string[] };
+  /** Sends review decisions to running plans (`POST /catalogs/:id/skus/:sku/review`); the route is mounted with it. */
+  sendReview?: SendReview;
 }
 
 /** What the route modules share. */
@@ -215,6 +219,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     }
     registerCatalogRoutes(child, ctx);
     registerMetricsRoute(child, ctx);
+    if (deps.sendReview) registerReviewRoute(child, { db: deps.db, sendReview: deps.sendReview });
     // Browsers cannot send a bearer header for <img>: with a token set, the page is for clients or a
     // proxy that add it; on loopback without a token it is open, like the rest of the service.
     if (deps.storage) registerResultsRoutes(child, { db: deps.db, storage: deps.storage });

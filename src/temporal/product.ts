@@ -6,7 +6,8 @@
 import type { Client } from '@temporalio/client';
 import { productWorkflowId, taskQueueName } from '../shared/ids';
 import { SA } from '../shared/searchAttributes';
-import type { ProductWorkflowInput } from '../shared/steps';
+import type { ProductWorkflowInput, ReviewDecisionSignal } from '../shared/steps';
+import { productStatusQuery, reviewSignal } from '../../workflows/product';
 
 export async function triggerProduct(
   client: Client,
@@ -29,4 +30,25 @@ export async function triggerProduct(
     staticSummary: `asset plan for SKU ${sku} in catalog ${catalogId}${o.productName ? ` (${o.productName})` : ''}`,
   });
   return { workflowId, runId: handle.signaledRunId };
+}
+
+export type ReviewSendOutcome =
+  | { ok: true; workflowId: string }
+  | { ok: false; reason: 'not_running' | 'not_awaiting_review'; workflowId: string; message: string };
+
+/**
+ * An operator's review decision, sent to the SKU's running plan through the signal definition. Only a
+ * slot that is waiting for review takes one (the workflow ignores any other, so the answer says so).
+ */
+export async function sendReviewDecision(client: Client, catalogId: string, sku: string, decision: ReviewDecisionSignal): Promise<ReviewSendOutcome> {
+  const workflowId = productWorkflowId(catalogId, sku);
+  const handle = client.workflow.getHandle(workflowId);
+  const status = await handle.query(productStatusQuery).catch(() => undefined);
+  if (!status) return { ok: false, reason: 'not_running', workflowId, message: `no running asset plan for SKU ${sku} in catalog ${catalogId}` };
+  const phase = status.slots[decision.slot]?.phase;
+  if (phase !== 'awaiting_review') {
+    return { ok: false, reason: 'not_awaiting_review', workflowId, message: `slot ${decision.slot} of SKU ${sku} is not waiting for review (phase: ${phase ?? 'none'})` };
+  }
+  await handle.signal(reviewSignal, decision);
+  return { ok: true, workflowId };
 }

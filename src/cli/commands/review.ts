@@ -1,26 +1,8 @@
 /** `catalog-assets review approve|reject`: an operator's decision on a slot waiting for review. */
 import type { Command } from 'commander';
-import { productWorkflowId } from '../../shared/ids';
-import type { ReviewDecisionSignal } from '../../shared/steps';
 import { connectClient } from '../../temporal/connection';
+import { sendReviewDecision } from '../../temporal/product';
 import { CliError, configOrExit } from '../context';
-
-export async function sendReviewDecision(
-  client: Awaited<ReturnType<typeof connectClient>>['client'],
-  catalogId: string,
-  sku: string,
-  decision: ReviewDecisionSignal,
-): Promise<{ workflowId: string }> {
-  const workflowId = productWorkflowId(catalogId, sku);
-  const handle = client.workflow.getHandle(workflowId);
-  const status = await handle.query<{ slots: Record<string, { phase: string }> }>('status').catch(() => undefined);
-  if (!status) throw new CliError(`no running asset plan for SKU ${sku} in catalog ${catalogId}`, 1);
-  if (status.slots[decision.slot]?.phase !== 'awaiting_review') {
-    throw new CliError(`slot ${decision.slot} of SKU ${sku} is not waiting for review (phase: ${status.slots[decision.slot]?.phase ?? 'none'})`, 1);
-  }
-  await handle.signal('review', decision);
-  return { workflowId };
-}
 
 export function registerReviewCommand(program: Command): void {
   const review = program.command('review').description('Approve or reject new assets of catalogs that require review before publish.');
@@ -38,7 +20,9 @@ export function registerReviewCommand(program: Command): void {
         const config = configOrExit();
         const { client, connection } = await connectClient(config);
         try {
-          const { workflowId } = await sendReviewDecision(client, f.catalog, f.sku, { slot: f.slot, decision: verb, note: f.note, by: f.by });
+          const sent = await sendReviewDecision(client, f.catalog, f.sku, { slot: f.slot, decision: verb, note: f.note, by: f.by });
+          if (!sent.ok) throw new CliError(sent.message, 1);
+          const { workflowId } = sent;
           process.stdout.write(`${verb === 'approve' ? 'approved' : 'rejected'} ${f.slot} of ${f.sku} (${workflowId})\n`);
         } finally {
           await connection.close();

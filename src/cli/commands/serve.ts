@@ -13,7 +13,7 @@ import { migrateToLatest } from '../../db/migrate';
 import { assertAuthConfig, ServiceAuthConfigError } from '../../http/auth';
 import { buildServer } from '../../http/server';
 import { lazyClient } from '../../temporal/connection';
-import { triggerProduct } from '../../temporal/product';
+import { sendReviewDecision, triggerProduct } from '../../temporal/product';
 import { startRefresh } from '../../temporal/refresh';
 import { CliError, configOrExit } from '../context';
 
@@ -71,6 +71,7 @@ Examples:
           bodyLimitBytes: config.http.bodyLimitBytes,
           trigger: (input, meta) => triggerProduct(client, { taskQueuePrefix: prefix, input, productName: meta?.productName }),
           startRefresh: (request) => startRefresh(client, prefix, request),
+          sendReview: (catalogId, sku, decision) => sendReviewDecision(client, catalogId, sku, decision),
           storage: createStorage(config),
           codec: codec ? { codec, allowedOrigins: [config.temporal.uiUrl] } : undefined,
           healthChecks: {
