@@ -19,7 +19,7 @@ export const PROVIDER_ERROR_KINDS = [
   'timeout', // no answer in time (connect, headers, body, or the call's deadline)
   'network', // DNS failure, refused connection, reset socket
   'url_expired', // an output URL past its expiry (410, or a 403 that says so)
-  'invalid_response', // an answer that breaks the contract (bad JSON, wrong shape, not an image, too big)
+  'invalid_response', // an answer that breaks the contract (bad JSON, wrong shape, not an image, too big); after a 2xx submit, sent 'maybe'
   'job_failed', // a job that ended `failed` (job-level outcome, see jobFailureError)
 ] as const;
 export type ProviderErrorKind = (typeof PROVIDER_ERROR_KINDS)[number];
@@ -40,7 +40,7 @@ export function isRetryable(kind: ProviderErrorKind): boolean {
  */
 export type SentState = 'no' | 'yes' | 'maybe';
 
-export type ProviderOperation = 'generate' | 'edit' | 'compose' | 'getJob' | 'download';
+export type ProviderOperation = 'generate' | 'edit' | 'compose' | 'getJob' | 'download' | 'balance';
 
 export interface ProviderErrorInit {
   kind: ProviderErrorKind;

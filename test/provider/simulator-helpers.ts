@@ -11,7 +11,7 @@ export async function start(options: SimulatorOptionsInput = {}): Promise<Runnin
 }
 
 export interface JobBody {
-  jobId: string;
+  id: string;
   status: string;
   startedAt?: string;
   completedAt?: string;
@@ -24,7 +24,7 @@ export interface JobBody {
 
 /** A submit answer or an error body, typed loosely for assertions. */
 export interface SubmitJson {
-  jobId: string;
+  id: string;
   status: string;
   error: { code: string; message: string; field?: string };
 }
@@ -59,7 +59,7 @@ export function client(sim: RunningSimulator) {
     async generate(body: Record<string, unknown>, key?: string): Promise<JobBody> {
       const { res, json } = await this.submit('generate', body, { key });
       if (res.status !== 202 && res.status !== 200) throw new Error(`submit answered ${res.status}: ${JSON.stringify(json)}`);
-      return this.settle(json.jobId);
+      return this.settle(json.id);
     },
     async download(url: string) {
       const res = await fetch(url);

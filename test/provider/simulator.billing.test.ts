@@ -17,11 +17,11 @@ describe('simulator: idempotency and billing', () => {
     // Same meaning, different key order and an explicit default: still the same body.
     const again = await api.submit('generate', { numImages: 2, prompt: 'a kettle', outputFormat: 'jpeg' }, { key: 'sku-1:hero:v1' });
     expect(again.res.status).toBe(200);
-    expect(again.json.jobId).toBe(first.json.jobId);
+    expect(again.json.id).toBe(first.json.id);
     expect(again.res.headers.get('idempotent-replayed')).toBe('true');
-    await api.settle(first.json.jobId);
+    await api.settle(first.json.id);
     const late = await api.submit('generate', { prompt: 'a kettle', numImages: 2 }, { key: 'sku-1:hero:v1' });
-    expect([late.res.status, late.json.jobId, late.json.status]).toEqual([200, first.json.jobId, 'completed']);
+    expect([late.res.status, late.json.id, late.json.status]).toEqual([200, first.json.id, 'completed']);
 
     const conflict = await api.submit('generate', { prompt: 'a different kettle', numImages: 2 }, { key: 'sku-1:hero:v1' });
     expect(conflict.res.status).toBe(409);
@@ -46,7 +46,7 @@ describe('simulator: idempotency and billing', () => {
     const api = client(sim);
     const a = await api.generate({ prompt: 'a cup' });
     const b = await api.generate({ prompt: 'a cup' });
-    expect(a.jobId).not.toBe(b.jobId);
+    expect(a.id).not.toBe(b.id);
     await api.generate({ prompt: 'a cup' }, 'key-a');
     expect(sim.ledger()).toMatchObject({ jobs: 3, billedImages: 3, duplicateSubmissions: 1, identicalBodiesBilled: 2, costUsd: 0.12 });
   });
@@ -56,7 +56,7 @@ describe('simulator: idempotency and billing', () => {
     const api = client(sim);
     const one = await api.generate({ prompt: 'a vase' }, 'sku-9:hero');
     const two = await api.generate({ prompt: 'a vase' }, 'sku-9:hero');
-    expect(two.jobId).not.toBe(one.jobId);
+    expect(two.id).not.toBe(one.id);
     const ledger = sim.ledger();
     expect(ledger).toMatchObject({ jobs: 2, replays: 0, billedImages: 2, duplicateSubmissions: 1, identicalBodiesBilled: 1, costUsd: 0.08 });
     expect(ledger.entries.map((e) => e.idempotencyKey)).toEqual(['sku-9:hero', 'sku-9:hero']);
@@ -116,7 +116,7 @@ describe('simulator: idempotency and billing', () => {
     const third = await api.submit('generate', { prompt: 'a table' }); // 8 + 4 cents > 10, even before billing
     expect(third.res.status).toBe(402);
     expect(third.json.error.code).toBe('insufficient_credit');
-    await api.settle(two.json.jobId);
+    await api.settle(two.json.id);
     expect(sim.ledger()).toMatchObject({ costUsd: 0.08, remainingCreditUsd: 0.02, rejectedSubmissions: 1 });
     expect((await api.submit('generate', { prompt: 'a table' })).res.status).toBe(402);
   });
@@ -132,7 +132,7 @@ describe('simulator: idempotency and billing', () => {
     expect(early.running).toBe(2);
     expect(early.queued).toBeGreaterThanOrEqual(1);
     expect(early.queued).toBeLessThanOrEqual(5);
-    const jobs = await Promise.all(submitted.map((s) => api.settle(s.json.jobId)));
+    const jobs = await Promise.all(submitted.map((s) => api.settle(s.json.id)));
     // Max overlap of [startedAt, completedAt) intervals; at equal times a finish frees its slot first.
     const events = jobs.flatMap((j) => [
       { t: Date.parse(j.startedAt!), d: 1 },

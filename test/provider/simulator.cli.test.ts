@@ -46,7 +46,7 @@ describe('catalog-assets simulator', () => {
     const command = program.commands.find((c) => c.name() === 'simulator');
     expect(command).toBeDefined();
     const help = command!.helpInformation();
-    for (const env of ['SIMULATOR_PORT', 'SIMULATOR_API_KEY', 'SIMULATOR_LATENCY_MS', 'SIMULATOR_MAX_RUNNING', 'SIMULATOR_OUTPUT_SCALE', 'SIMULATOR_URL_TTL_MS', 'SIMULATOR_SEED', 'SIMULATOR_FAULTS']) {
+    for (const env of ['SIMULATOR_PORT', 'SIMULATOR_API_KEY', 'SIMULATOR_LATENCY_MS', 'SIMULATOR_MAX_RUNNING', 'SIMULATOR_OUTPUT_SCALE', 'SIMULATOR_URL_TTL_MS', 'SIMULATOR_SEED', 'SIMULATOR_FAULTS', 'SIMULATOR_DIALECT', 'SIMULATOR_IGNORE_IDEMPOTENCY', 'SIMULATOR_LATENCY_PROFILE', 'SIMULATOR_TIME_SCALE']) {
       expect(help).toContain(env);
     }
   });

@@ -29,7 +29,7 @@ describe('simulator: request faults', () => {
     expect(submit.res.status).toBe(429);
     expect(submit.res.headers.get('retry-after')).toBe('3');
     expect(submit.json.error.code).toBe('rate_limited');
-    const poll = await api.job(json.jobId);
+    const poll = await api.job(json.id);
     expect(poll.res.status).toBe(429);
     expect(poll.res.headers.get('retry-after')).toBe('3');
 
@@ -48,7 +48,7 @@ describe('simulator: request faults', () => {
     sim.setFaults({ serverError: { probability: 1, status: 502 } });
     const submit = await api.submit('generate', { prompt: 'a bowl' });
     expect([submit.res.status, submit.json.error.code]).toEqual([502, 'internal_error']);
-    const poll = await api.job(json.jobId);
+    const poll = await api.job(json.id);
     expect(poll.res.status).toBe(502);
   });
 
@@ -65,7 +65,7 @@ describe('simulator: request faults', () => {
     const [entry] = sim.ledger().entries;
     expect(entry).toMatchObject({ idempotencyKey: 'k1' });
     const retry = await api.submit('generate', { prompt: 'a bowl' }, { key: 'k1' });
-    expect([retry.res.status, retry.json.jobId]).toEqual([200, entry!.jobId]);
+    expect([retry.res.status, retry.json.id]).toEqual([200, entry!.jobId]);
     const job = await api.settle(entry!.jobId);
     expect(job.billedImages).toBe(1);
     expect(sim.ledger()).toMatchObject({ jobs: 1, replays: 1, billedImages: 1, duplicateSubmissions: 0 });
@@ -101,7 +101,7 @@ describe('simulator: job faults', () => {
     const normal = await api.generate({ prompt: 'not stuck' });
     expect(normal.status).toBe('completed');
     await sleep(200);
-    expect((await api.job(json.jobId)).json.status).toBe('running');
+    expect((await api.job(json.id)).json.status).toBe('running');
     expect(sim.ledger().billedImages).toBe(1);
   });
 
@@ -186,8 +186,8 @@ describe('simulator: fault script and the faults endpoint', () => {
     expect((await api.submit('generate', { prompt: 'x' })).res.status).toBe(500);
     const failing = await api.submit('generate', { prompt: 'x' });
     expect(failing.res.status).toBe(202);
-    expect((await api.job(failing.json.jobId)).res.status).toBe(503);
-    expect((await api.settle(failing.json.jobId)).error?.code).toBe('generation_failed');
+    expect((await api.job(failing.json.id)).res.status).toBe(503);
+    expect((await api.settle(failing.json.id)).error?.code).toBe('generation_failed');
     const ok = await api.generate({ prompt: 'y' });
     expect(ok.status).toBe('completed');
     expect(sim.faults().script).toEqual([{ on: 'download', kind: 'corruptImage' }]);

@@ -68,7 +68,7 @@ describe('simulator: edit and compose', () => {
     const { res, json } = await api.submit('edit', { prompt: 'Update label: Organic 500 g', imageUrl: `${host.url}/packshot.png`, imageSize: 'landscape_4_3' });
     expect(res.status).toBe(202);
     expect(host.hits).toEqual([]); // fetched when the job runs, not at submit
-    const job = await api.settle(json.jobId);
+    const job = await api.settle(json.id);
     expect(job.status).toBe('completed');
     expect(host.hits).toEqual(['/packshot.png']);
     const out = await api.download(job.output![0]!.url);
@@ -86,7 +86,7 @@ describe('simulator: edit and compose', () => {
     const api = client(sim);
     const source = await solid(300, 300, '#30a050', 'jpeg');
     const { json } = await api.submit('edit', { prompt: 'new label', imageUrl: dataUri(source, 'image/jpeg'), outputFormat: 'png' });
-    const job = await api.settle(json.jobId);
+    const job = await api.settle(json.id);
     expect(job.status).toBe('completed');
     const out = await api.download(job.output![0]!.url);
     expect((await sharp(out.bytes).metadata()).format).toBe('png');
@@ -106,7 +106,7 @@ describe('simulator: edit and compose', () => {
       imageUrls: [`${host.url}/product.png`, `${host.url}/scene.png`, style],
       imageSize: 'landscape_4_3',
     });
-    const job = await api.settle(json.jobId);
+    const job = await api.settle(json.id);
     expect(job.status).toBe('completed');
     expect([...host.hits].sort()).toEqual(['/product.png', '/scene.png']);
     const out = (await api.download(job.output![0]!.url)).bytes;
@@ -123,7 +123,7 @@ describe('simulator: edit and compose', () => {
     const api = client(sim);
     const refused = await api.submit('edit', { prompt: 'x', imageUrl: await deadUrl() });
     expect(refused.res.status).toBe(202);
-    const job = await api.settle(refused.json.jobId);
+    const job = await api.settle(refused.json.id);
     expect(job.status).toBe('failed');
     expect(job.error?.code).toBe('reference_unreachable');
     expect(job.error?.message).toContain('imageUrl');
@@ -131,7 +131,7 @@ describe('simulator: edit and compose', () => {
 
     const host = await referenceHost({});
     const missing = await api.submit('compose', { prompt: 'x', imageUrls: [dataUri(await solid(64, 64, '#fff')), `${host.url}/missing.png?sig=secret`] });
-    const failed = await api.settle(missing.json.jobId);
+    const failed = await api.settle(missing.json.id);
     expect(failed.error?.code).toBe('reference_unreachable');
     expect(failed.error?.message).toContain('imageUrls.1');
     expect(failed.error?.message).not.toContain('secret'); // presigned query strings are never echoed
@@ -144,7 +144,7 @@ describe('simulator: edit and compose', () => {
     const sim = await startSim({ referenceFetchTimeoutMs: 150 });
     const api = client(sim);
     const { json } = await api.submit('edit', { prompt: 'x', imageUrl: `${hang.url}/slow.png` });
-    const job = await api.settle(json.jobId);
+    const job = await api.settle(json.id);
     expect(job.error).toMatchObject({ code: 'reference_unreachable', message: expect.stringContaining('timed out') });
   });
 
@@ -158,13 +158,13 @@ describe('simulator: edit and compose', () => {
     const api = client(sim);
     for (const path of ['/page.html', '/sliver.png', '/huge.bin']) {
       const { json } = await api.submit('edit', { prompt: 'x', imageUrl: `${host.url}${path}` });
-      const job = await api.settle(json.jobId);
+      const job = await api.settle(json.id);
       expect(job.status, path).toBe('failed');
       expect(job.error?.code, path).toBe('reference_invalid');
     }
     const truncated = (await solid(300, 300, '#123456', 'jpeg')).subarray(0, 200);
     const { json } = await api.submit('edit', { prompt: 'x', imageUrl: dataUri(truncated, 'image/jpeg') });
-    expect((await api.settle(json.jobId)).error?.code).toBe('reference_invalid');
+    expect((await api.settle(json.id)).error?.code).toBe('reference_invalid');
   });
 });
 

@@ -90,12 +90,12 @@ describe('simulator: jobs', () => {
     const seen: string[] = ['queued'];
     let job: JobBody | undefined;
     for (let i = 0; i < 200 && job?.status !== 'completed'; i++) {
-      job = (await api.job(json.jobId)).json;
+      job = (await api.job(json.id)).json;
       if (seen.at(-1) !== job.status) seen.push(job.status);
       await sleep(10);
     }
     expect(seen).toEqual(['queued', 'running', 'completed']);
-    const parsed = jobSchema.parse(job);
+    const parsed = jobSchema.parse(job) as unknown as JobBody;
     expect(parsed.billedImages).toBe(2);
     expect(parsed.costUsd).toBe(0.08);
     expect(parsed.output?.map((o) => o.index)).toEqual([0, 1]);
@@ -105,7 +105,7 @@ describe('simulator: jobs', () => {
       // 1728 x 2304 at scale 0.1
       expect([out.width, out.height]).toEqual([173, 230]);
       expect(out.contentType).toBe('image/jpeg');
-      expect(Date.parse(out.expiresAt!)).toBeGreaterThan(Date.now() + 50 * 60 * 1000);
+      expect(Date.parse(out.expiresAt)).toBeGreaterThan(Date.now() + 50 * 60 * 1000);
       const dl = await api.download(out.url);
       expect(dl.res.status).toBe(200);
       expect(dl.res.headers.get('content-type')).toBe('image/jpeg');

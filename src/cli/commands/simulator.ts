@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { faultsSchema, startSimulator, type SimulatorOptionsInput } from '../../provider/simulator/index';
+import { DIALECTS, LATENCY_PROFILES, type Dialect, type LatencyProfile } from '../../provider/simulator/options';
 
 const DEFAULT_PORT = 8790;
 const DEFAULT_API_KEY = 'sim-local-key';
@@ -20,6 +21,10 @@ interface Flags {
   urlTtlMs?: number;
   seed?: number;
   faults?: SimulatorOptionsInput['faults'];
+  dialect?: Dialect;
+  ignoreIdempotency?: boolean;
+  latencyProfile?: LatencyProfile;
+  timeScale?: number;
 }
 
 export function registerSimulatorCommand(program: Command): void {
@@ -38,12 +43,28 @@ export function registerSimulatorCommand(program: Command): void {
     )
     .addOption(new Option('--url-ttl-ms <ms>', 'lifetime of output URLs (default 3600000)').env('SIMULATOR_URL_TTL_MS').argParser(integer(1, 2 ** 31)))
     .addOption(new Option('--seed <n>', 'PRNG seed for latencies and faults (default 1)').env('SIMULATOR_SEED').argParser(integer(-(2 ** 31), 2 ** 31)))
+    .addOption(
+      new Option('--dialect <name>', 'answer in one documented shape on every route (default: the vendor page shape on seed routes, the flat task shape on task routes)')
+        .env('SIMULATOR_DIALECT')
+        .choices(DIALECTS),
+    )
+    .addOption(
+      new Option('--ignore-idempotency', 'ignore Idempotency-Key: a repeated submit creates and bills a new job (to test IMAROUTER_IDEMPOTENCY=unknown)')
+        .env('SIMULATOR_IGNORE_IDEMPOTENCY'),
+    )
+    .addOption(
+      new Option('--latency-profile <profile>', 'uniform (from --latency-ms) or realistic (median 22 s, p95 ~45 s, slow outliers) (default uniform)')
+        .env('SIMULATOR_LATENCY_PROFILE')
+        .choices(LATENCY_PROFILES),
+    )
+    .addOption(new Option('--time-scale <x>', 'multiplies every job latency, e.g. 0.01 runs the realistic profile 100x faster (default 1)').env('SIMULATOR_TIME_SCALE').argParser(timeScale))
     .addOption(new Option('--faults <json>', 'fault settings as JSON (see src/provider/simulator/faults.ts)').env('SIMULATOR_FAULTS').argParser(faults))
     .addHelpText(
       'after',
       `
 Example:
   $ catalog-assets simulator --port 8790 --latency-ms 200-600 --faults '{"rateLimit":{"probability":0.1,"retryAfterSeconds":2}}'
+  $ catalog-assets simulator --dialect mixed --ignore-idempotency --latency-profile realistic --time-scale 0.05
   Then point the worker at it: IMAROUTER_BASE_URL=http://127.0.0.1:8790 (key: ${DEFAULT_API_KEY}).
   Simulator-only endpoints: GET /__simulator/ledger, GET|POST /__simulator/faults, POST /__simulator/reset, GET /__simulator/health.`,
     )
@@ -59,6 +80,10 @@ Example:
         outputUrlTtlMs: flags.urlTtlMs,
         seed: flags.seed,
         faults: flags.faults,
+        dialect: flags.dialect,
+        ignoreIdempotency: flags.ignoreIdempotency,
+        latencyProfile: flags.latencyProfile,
+        timeScale: flags.timeScale,
         logger,
       });
       // A custom key is the operator's to know; only the well-known default is printed.
@@ -86,6 +111,12 @@ function integer(min: number, max: number) {
 function scale(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError('expected a number greater than 0 and at most 1');
+  return n;
+}
+
+function timeScale(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 100) throw new InvalidArgumentError('expected a number greater than 0 and at most 100');
   return n;
 }
 

@@ -2,12 +2,15 @@
  * The simulated service behind the HTTP layer: submit, poll and download decisions, idempotency,
  * billing. It knows nothing of HTTP beyond status codes, so the rules read in one place.
  */
-import { requestSchemas, resolveImageSize, type Operation } from '../contract';
+import { z } from 'zod';
+import { LIMITS, parseTasksSize, referenceSchema, requestSchemas, resolveImageSize, type Operation } from '../contract';
 import { bodyHash } from './canonical';
 import { FaultInjector, faultsSchema, type Faults, type RequestFault } from './faults';
 import { FileStore } from './files';
 import { invalidRequest, type ErrorReply } from './httpErrors';
+import { DialectWriter } from './dialects';
 import { JobRunner, type SimJob } from './jobs';
+import { latencyDrawer } from './latency';
 import { LedgerBook, type SimulatorLedger } from './ledger';
 import { silentLogger, type SimulatorOptions } from './options';
 import { createRandom } from './random';
@@ -33,21 +36,22 @@ export class SimulatorEngine {
   private ledgerBook: LedgerBook;
   private idempotency = new Map<string, { hash: string; job: SimJob }>();
   private readonly creditCents: number | undefined;
+  readonly dialects: DialectWriter;
 
   constructor(readonly options: SimulatorOptions) {
     // Separate streams, so fault decisions do not shift with how many jobs happened to start.
     const faultRandom = createRandom(options.seed);
     const latencyRandom = createRandom(options.seed ^ 0x9e3779b9);
+    this.dialects = new DialectWriter(options.dialect, createRandom(options.seed ^ 0x5bd1e995));
     this.creditCents = options.creditUsd === undefined ? undefined : Math.round(options.creditUsd * 100);
     this.ledgerBook = new LedgerBook(this.creditCents);
     this.faults = new FaultInjector(options.faults, faultRandom);
     this.files = new FileStore(options.outputUrlTtlMs, options.maxStoredOutputBytes);
     this.runner = new JobRunner({
-      latencyMs: options.latencyMs,
+      drawLatencyMs: latencyDrawer({ profile: options.latencyProfile, latencyMs: options.latencyMs, timeScale: options.timeScale }, latencyRandom),
       maxRunning: options.maxRunning,
       referenceFetchTimeoutMs: options.referenceFetchTimeoutMs,
       files: this.files,
-      random: latencyRandom,
       logger: options.logger ?? silentLogger,
       onStatus: (job) => this.ledgerBook.statusChanged(job.id, job.status),
       onFinished: (job) =>
@@ -93,25 +97,80 @@ export class SimulatorEngine {
     return outcome;
   }
 
+  /** A submit on the unified task route: the model is in the body, the fields are snake_case. */
+  submitTask(rawBody: unknown, idempotencyHeader: string | undefined): SubmitOutcome {
+    const outcome = this.decideTaskSubmit(rawBody, idempotencyHeader);
+    if (outcome.kind !== 'accepted') this.ledgerBook.rejected();
+    return outcome;
+  }
+
+  /** What the balance endpoint reports: the configured credit (or balanceUsd) less what was billed. */
+  balance(): { balanceUsd: number; usedAmountUsd: number } {
+    const ledger = this.ledgerBook.snapshot();
+    const total = this.creditCents ?? Math.round(this.options.balanceUsd * 100);
+    return { balanceUsd: (total - Math.round(ledger.costUsd * 100)) / 100, usedAmountUsd: ledger.costUsd };
+  }
+
   private decideSubmit(model: string, operation: string, rawBody: unknown, idempotencyHeader: string | undefined): SubmitOutcome {
     if (model !== this.options.model || !isOperation(operation)) {
       return error(404, 'not_found', `no such endpoint: model '${model}' operation '${operation}' (this simulator serves '${this.options.model}')`);
     }
     const fault = this.faults.requestFault('submit');
     if (fault) return { kind: 'fault', fault };
-    if (idempotencyHeader !== undefined && !IDEMPOTENCY_KEY.test(idempotencyHeader)) {
-      return { kind: 'error', error: { status: 400, code: 'invalid_request', field: 'Idempotency-Key', message: 'Idempotency-Key: must be 1 to 255 printable ASCII characters' } };
-    }
+    const badKey = checkKey(idempotencyHeader);
+    if (badKey) return badKey;
     const parsed = requestSchemas[operation].safeParse(rawBody);
     if (!parsed.success) return { kind: 'error', error: invalidRequest(parsed.error) };
-    const body = parsed.data;
+    return this.accept(model, operation, parsed.data, idempotencyHeader);
+  }
+
+  private decideTaskSubmit(rawBody: unknown, idempotencyHeader: string | undefined): SubmitOutcome {
+    const fault = this.faults.requestFault('submit');
+    if (fault) return { kind: 'fault', fault };
+    const badKey = checkKey(idempotencyHeader);
+    if (badKey) return badKey;
+    const parsed = taskRequestSchema.safeParse(rawBody);
+    if (!parsed.success) return { kind: 'error', error: invalidRequest(parsed.error) };
+    const t = parsed.data;
+    if (t.model !== this.options.model) {
+      return { kind: 'error', error: { status: 400, code: 'invalid_request', field: 'model', message: `model: '${t.model}' is not served here (this simulator serves '${this.options.model}')` } };
+    }
+    const size = parseTasksSize(t.size);
+    if (!size) return { kind: 'error', error: { status: 400, code: 'invalid_request', field: 'size', message: 'size: expected WxH, 2K or 4K' } };
+    const operation: Operation = t.image !== undefined ? 'edit' : t.images !== undefined ? 'compose' : 'generate';
+    // The model's own semantics: JPEG out, no quality knob; the rest is checked by the same schema as the seed routes.
+    const internal = {
+      prompt: t.prompt,
+      imageSize: size,
+      quality: 'high',
+      numImages: t.n,
+      outputFormat: 'jpeg',
+      watermark: t.watermark,
+      ...(t.image !== undefined ? { imageUrl: t.image } : {}),
+      ...(t.images !== undefined ? { imageUrls: t.images } : {}),
+    };
+    const checked = requestSchemas[operation].safeParse(internal);
+    if (!checked.success) {
+      const reply = invalidRequest(checked.error);
+      const field = reply.field?.replace(/^imageSize(\.\w+)?/, 'size').replace(/^numImages/, 'n').replace(/^imageUrls/, 'images').replace(/^imageUrl/, 'image');
+      return { kind: 'error', error: { ...reply, ...(field !== undefined ? { field, message: `${field}: ${reply.message.replace(/^[^:]*: /, '')}` } : {}) } };
+    }
+    return this.accept(t.model, operation, checked.data, idempotencyHeader);
+  }
+
+  private accept(
+    model: string,
+    operation: Operation,
+    body: z.output<(typeof requestSchemas)[Operation]> & { imageUrl?: string; imageUrls?: string[] },
+    idempotencyHeader: string | undefined,
+  ): SubmitOutcome {
     const prompt = body.prompt.toLowerCase();
     if (this.options.blockedTerms.some((term) => prompt.includes(term.toLowerCase()))) {
       return { kind: 'error', error: { status: 422, code: 'content_rejected', field: 'prompt', message: 'prompt: rejected by input moderation' } };
     }
     const hash = bodyHash(operation, model, body);
     const key = idempotencyHeader ?? null;
-    const remember = key !== null && !this.faults.forgetIdempotencyKeys;
+    const remember = key !== null && !this.faults.forgetIdempotencyKeys && !this.options.ignoreIdempotency;
     if (remember) {
       const seen = this.idempotency.get(key);
       if (seen && seen.hash !== hash) {
@@ -179,6 +238,32 @@ export class SimulatorEngine {
 function referencesOf(body: { prompt: string; imageUrl?: string; imageUrls?: string[] }): Array<{ ref: string; field: string }> {
   if (body.imageUrl !== undefined) return [{ ref: body.imageUrl, field: 'imageUrl' }];
   return (body.imageUrls ?? []).map((ref, i) => ({ ref, field: `imageUrls.${i}` }));
+}
+
+/**
+ * The task route's body, strict as a validating provider is. Names follow the upstream model
+ * (`size`, `n`, `image`, `images`, `response_format`, `watermark`); `watermark` defaults to true,
+ * as upstream does, so a client that forgets it gets marked images.
+ */
+const taskRequestSchema = z
+  .object({
+    model: z.string().min(1),
+    prompt: z.string().trim().min(1, 'must not be empty').max(LIMITS.maxPromptChars),
+    size: z.string().default('2048x2048'),
+    n: z.number().int().min(1).max(LIMITS.maxNumImages).default(1),
+    response_format: z.literal('url', { message: 'only url is served' }).default('url'),
+    watermark: z.boolean().default(true),
+    image: referenceSchema.optional(),
+    images: z.array(referenceSchema).min(1).max(LIMITS.maxReferences).optional(),
+    seed: z.number().int().optional(),
+    sequential_image_generation: z.enum(['auto', 'disabled']).optional(),
+  })
+  .strict()
+  .refine((t) => t.image === undefined || t.images === undefined, { message: 'send image (edit) or images (compose), not both', path: ['images'] });
+
+function checkKey(header: string | undefined): SubmitOutcome | undefined {
+  if (header === undefined || IDEMPOTENCY_KEY.test(header)) return undefined;
+  return { kind: 'error', error: { status: 400, code: 'invalid_request', field: 'Idempotency-Key', message: 'Idempotency-Key: must be 1 to 255 printable ASCII characters' } };
 }
 
 function isOperation(op: string): op is Operation {

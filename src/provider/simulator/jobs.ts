@@ -8,9 +8,7 @@ import type { ErrorCode, JobStatus, Operation } from '../contract';
 import type { JobFaultPlan } from './faults';
 import type { FileStore } from './files';
 import { JobFailure } from './httpErrors';
-import { centsToUsd, PRICE_PER_IMAGE_CENTS } from './ledger';
 import type { SimulatorLogger } from './options';
-import type { Random } from './random';
 import { loadReference } from './references';
 import { renderOutputs, type RenderSpec } from './render';
 
@@ -38,6 +36,8 @@ interface Delivered {
 
 export interface SimJob extends JobInput {
   id: string;
+  /** A sequence number, the id some dialects answer with (a number). */
+  seq: number;
   status: JobStatus;
   createdAt: number;
   updatedAt: number;
@@ -51,11 +51,11 @@ export interface SimJob extends JobInput {
 }
 
 export interface JobRunnerDeps {
-  latencyMs: { min: number; max: number };
+  /** Draws one job's running time (ms). */
+  drawLatencyMs: () => number;
   maxRunning: number;
   referenceFetchTimeoutMs: number;
   files: FileStore;
-  random: Random;
   logger: SimulatorLogger;
   onStatus(job: SimJob): void;
   onFinished(job: SimJob): void;
@@ -63,6 +63,8 @@ export interface JobRunnerDeps {
 
 export class JobRunner {
   private jobs = new Map<string, SimJob>();
+  private bySeq = new Map<number, SimJob>();
+  private nextSeq = 1;
   private queue: SimJob[] = [];
   private running = 0;
   private peak = 0;
@@ -75,6 +77,7 @@ export class JobRunner {
     const job: SimJob = {
       ...input,
       id: `job_${randomUUID().replace(/-/g, '')}`,
+      seq: this.nextSeq++,
       status: 'queued',
       createdAt: now,
       updatedAt: now,
@@ -83,6 +86,7 @@ export class JobRunner {
       billedImages: 0,
     };
     this.jobs.set(job.id, job);
+    this.bySeq.set(job.seq, job);
     this.queue.push(job);
     // Started on the next turn, so the submit answers `queued` like the real service.
     setImmediate(() => this.pump());
@@ -90,7 +94,7 @@ export class JobRunner {
   }
 
   get(id: string): SimJob | undefined {
-    return this.jobs.get(id);
+    return /^[1-9]\d{0,15}$/.test(id) ? this.bySeq.get(Number(id)) : this.jobs.get(id);
   }
 
   stats(): { queued: number; running: number; completed: number; failed: number; peakRunning: number } {
@@ -103,6 +107,7 @@ export class JobRunner {
   reset(): void {
     for (const job of this.jobs.values()) clearTimeout(job.timer);
     this.jobs = new Map();
+    this.bySeq = new Map();
     this.queue = [];
     this.running = 0;
     this.peak = 0;
@@ -126,8 +131,7 @@ export class JobRunner {
     job.startedAt = job.updatedAt = Date.now();
     this.deps.onStatus(job);
     if (job.plan.stuck) return; // keeps its slot: its status says running, forever
-    const { min, max } = this.deps.latencyMs;
-    const duration = this.deps.random.int(min, max) + job.plan.extraMs;
+    const duration = this.deps.drawLatencyMs() + job.plan.extraMs;
     const elapsed = new Promise<void>((resolve) => {
       job.timer = setTimeout(resolve, duration);
     });
@@ -168,7 +172,7 @@ export class JobRunner {
     job.imageErrors.sort((a, b) => a.index - b.index);
     if (job.output.length === 0) {
       const code = job.plan.rejected.size > 0 && job.plan.missing.size === 0 ? 'content_rejected' : 'generation_failed';
-      job.error = { code, message: 'no output was delivered' };
+      job.error = { code, message: code === 'content_rejected' ? 'no output was delivered: rejected by output moderation' : 'no output was delivered' };
       this.finish(job, 'failed', now);
       return;
     }
@@ -192,35 +196,4 @@ export class JobRunner {
     job.timer = undefined;
     this.deps.onFinished(job);
   }
-}
-
-/** The contract's job body; output URLs are built on the base the caller reached us at. */
-export function jobJson(job: SimJob, fileBase: string): Record<string, unknown> {
-  const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
-  const body: Record<string, unknown> = {
-    jobId: job.id,
-    status: job.status,
-    model: job.model,
-    operation: job.operation,
-    numImages: job.numImages,
-    createdAt: iso(job.createdAt),
-    updatedAt: iso(job.updatedAt),
-    startedAt: iso(job.startedAt),
-    completedAt: iso(job.completedAt),
-  };
-  if (job.status === 'completed' || job.status === 'failed') {
-    body.output = job.output.map((o) => ({
-      index: o.index,
-      url: `${fileBase}/files/${o.token}`,
-      contentType: o.contentType,
-      width: o.width,
-      height: o.height,
-      expiresAt: iso(o.expiresAt),
-    }));
-    if (job.imageErrors.length > 0) body.imageErrors = job.imageErrors;
-    if (job.error) body.error = job.error;
-    body.billedImages = job.billedImages;
-    body.costUsd = centsToUsd(job.billedImages * PRICE_PER_IMAGE_CENTS);
-  }
-  return body;
 }

@@ -99,6 +99,8 @@ export class LedgerBook {
       costUsd: centsToUsd(this.billedCents),
       rejectedSubmissions: this.rejectedSubmissions,
       replays: this.replays,
+      // Every job answer reports amount_usd from the same billed images, so the two agree to the cent.
+      reportedAmountUsd: centsToUsd(this.billedCents),
       entries: [...this.entries.values()].map((e) => ({ ...e })),
     };
     if (this.creditCents !== undefined) {

@@ -26,6 +26,21 @@ export const latencySchema = z
   .strict()
   .refine((l) => l.min <= l.max, { message: 'min must not exceed max', path: ['max'] });
 
+/**
+ * Answer dialects, each a documented variant (see dialects.ts). Unset: the vendor page's shape on the
+ * seed routes and the flat task shape on the task routes; set: every route answers in it.
+ */
+export const DIALECTS = ['seed', 'seed-string-error', 'seed-strange', 'tasks-wrapped', 'tasks-flat', 'mixed'] as const;
+export type Dialect = (typeof DIALECTS)[number];
+
+/**
+ * `uniform`: a job runs for a time drawn uniformly from latencyMs (benchmarks of orchestration).
+ * `realistic`: right-skewed like the published figures of Seedream 4.5 on large routers (log-normal,
+ * median 22 s, p95 about 45 s, 3 % slow outliers of 2-3.5x).
+ */
+export const LATENCY_PROFILES = ['uniform', 'realistic'] as const;
+export type LatencyProfile = (typeof LATENCY_PROFILES)[number];
+
 export const simulatorOptionsSchema = z
   .object({
     host: z.string().min(1).default('127.0.0.1'),
@@ -36,6 +51,14 @@ export const simulatorOptionsSchema = z
     model: z.string().min(1).default(DEFAULT_MODEL),
     /** A job's running time, drawn uniformly from [min, max]. */
     latencyMs: latencySchema.default({ min: 300, max: 900 }),
+    latencyProfile: z.enum(LATENCY_PROFILES).default('uniform'),
+    /** Multiplies every drawn job latency (0.01 runs the realistic profile 100x faster in tests). */
+    timeScale: z.number().positive().max(100).default(1),
+    dialect: z.enum(DIALECTS).optional(),
+    /** A provider that does not honour Idempotency-Key: a repeated submit creates (and bills) a new job. */
+    ignoreIdempotency: z.boolean().default(false),
+    /** What the balance endpoint reports when no creditUsd is set. */
+    balanceUsd: z.number().min(0).default(100),
     /** Jobs running at once; the rest wait queued. */
     maxRunning: z.number().int().min(1).max(10_000).default(8),
     outputUrlTtlMs: z.number().int().positive().default(60 * 60 * 1000),

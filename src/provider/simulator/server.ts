@@ -5,14 +5,20 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { LIMITS, simulatorPaths } from '../contract';
+import { BALANCE_PATH, LIMITS, REPLAYED_HEADER, simulatorPaths, tasksPaths } from '../contract';
 import type { RequestFault } from './faults';
 import { errorBody, invalidRequest, type ErrorReply } from './httpErrors';
-import type { SimulatorEngine } from './engine';
-import { jobJson } from './jobs';
+import type { SimulatorEngine, SubmitOutcome } from './engine';
 import { silentLogger } from './options';
 
 const SUBMIT_ROUTE = '/v1/image/:model/:operation';
+const TASK_SUBMIT_ROUTE = tasksPaths.submit;
+const SUBMIT_ROUTES = new Set([SUBMIT_ROUTE, TASK_SUBMIT_ROUTE]);
+
+/** Which route family a request is on, for the dialect of its answer (errors included). */
+function familyOf(url: string): 'seed' | 'tasks' {
+  return url.startsWith('/v1/images/') ? 'tasks' : 'seed';
+}
 /** Room for the largest legal compose: 14 inline references of 10 MB each, base64-encoded. */
 const BODY_LIMIT = Math.ceil((LIMITS.maxReferences * LIMITS.maxReferenceBytes * 4) / 3) + 1024 * 1024;
 
@@ -31,11 +37,11 @@ export function buildServer(engine: SimulatorEngine): FastifyInstance {
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('X-Simulator', 'imarouter-seedream-local');
-    if (!request.url.startsWith('/v1/')) return;
+    if (!request.url.startsWith('/v1/') && !request.url.startsWith('/api/')) return;
     const presented = request.headers.authorization;
     // Compared as digests in constant time; the presented value is never echoed or logged.
     if (typeof presented !== 'string' || !timingSafeEqual(digest(presented), expected)) {
-      if (request.method === 'POST' && request.url.startsWith('/v1/image/')) engine.rejectedEarly();
+      if (request.method === 'POST' && (request.url.startsWith('/v1/image/') || request.url.startsWith('/v1/images/'))) engine.rejectedEarly();
       void reply.header('WWW-Authenticate', 'Bearer realm="imarouter-simulator"');
       return sendError(reply, { status: 401, code: 'unauthorized', message: 'missing or invalid bearer token' });
     }
@@ -47,8 +53,34 @@ export function buildServer(engine: SimulatorEngine): FastifyInstance {
 
   app.setNotFoundHandler((_request, reply) => sendError(reply, { status: 404, code: 'not_found', message: 'no such endpoint' }));
 
+  /** Error bodies in the dialect of the route family asked. */
+  function sendError(reply: FastifyReply, e: ErrorReply): FastifyReply {
+    const body = reply.request.url.startsWith('/v1/') ? engine.dialects.errorAnswer(familyOf(reply.request.url), e) : errorBody(e);
+    return reply.code(e.status).type('application/json').send(body);
+  }
+
+  function sendFault(request: FastifyRequest, reply: FastifyReply, fault: RequestFault): FastifyReply {
+    if (fault.kind === 'dropBeforeAccept') return drop(request, reply);
+    if (fault.kind === 'serverError') {
+      return sendError(reply, { status: fault.status, code: 'internal_error', message: `simulated upstream error (${fault.status})` });
+    }
+    const retryAfter = fault.asHttpDate ? new Date(Date.now() + fault.retryAfterSeconds * 1000).toUTCString() : String(fault.retryAfterSeconds);
+    void reply.header('Retry-After', retryAfter);
+    return sendError(reply, { status: 429, code: 'rate_limited', message: `rate limit exceeded; retry after ${fault.retryAfterSeconds} s` });
+  }
+
+  function sendSubmitted(request: FastifyRequest, reply: FastifyReply, outcome: SubmitOutcome, family: 'seed' | 'tasks'): FastifyReply {
+    if (outcome.kind === 'error') return sendError(reply, outcome.error);
+    if (outcome.kind === 'fault') return sendFault(request, reply, outcome.fault);
+    if (outcome.dropAnswer) return drop(request, reply);
+    if (outcome.replay) void reply.header(REPLAYED_HEADER, 'true');
+    // Seed routes: 202 for a new job, 200 for a replay (CHOICE); task routes answer 200 either way.
+    const status = family === 'tasks' || outcome.replay ? 200 : 202;
+    return reply.code(status).send(engine.dialects.submitAnswer(family, outcome.job));
+  }
+
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, request, reply) => {
-    if (request.routeOptions.url === SUBMIT_ROUTE) engine.rejectedEarly();
+    if (SUBMIT_ROUTES.has(request.routeOptions.url ?? '')) engine.rejectedEarly();
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       const message =
@@ -66,25 +98,35 @@ export function buildServer(engine: SimulatorEngine): FastifyInstance {
   app.post<{ Params: { model: string; operation: string } }>(SUBMIT_ROUTE, async (request, reply) => {
     const header = request.headers['idempotency-key'];
     const key = Array.isArray(header) ? header.join(',') : header;
-    const outcome = engine.submit(request.params.model, request.params.operation, request.body, key);
-    if (outcome.kind === 'error') return sendError(reply, outcome.error);
-    if (outcome.kind === 'fault') return sendFault(request, reply, outcome.fault);
-    if (outcome.dropAnswer) return drop(request, reply);
-    const { job } = outcome;
-    if (outcome.replay) void reply.header('Idempotent-Replayed', 'true');
-    return reply.code(outcome.replay ? 200 : 202).send({
-      jobId: job.id,
-      status: job.status,
-      model: job.model,
-      createdAt: new Date(job.createdAt).toISOString(),
-    });
+    return sendSubmitted(request, reply, engine.submit(request.params.model, request.params.operation, request.body, key), 'seed');
   });
 
-  app.get<{ Params: { jobId: string } }>('/v1/jobs/:jobId', async (request, reply) => {
-    const outcome = engine.poll(request.params.jobId);
-    if (outcome.kind === 'error') return sendError(reply, outcome.error);
-    if (outcome.kind === 'fault') return sendFault(request, reply, outcome.fault);
-    return reply.send(jobJson(outcome.job, fileBase(request)));
+  app.post(TASK_SUBMIT_ROUTE, async (request, reply) => {
+    const header = request.headers['idempotency-key'];
+    const key = Array.isArray(header) ? header.join(',') : header;
+    return sendSubmitted(request, reply, engine.submitTask(request.body, key), 'tasks');
+  });
+
+  for (const [route, family] of [
+    ['/v1/jobs/:jobId', 'seed'],
+    [`${TASK_SUBMIT_ROUTE}/:jobId`, 'tasks'],
+  ] as const) {
+    app.get<{ Params: { jobId: string } }>(route, async (request, reply) => {
+      const outcome = engine.poll(request.params.jobId);
+      if (outcome.kind === 'error') return sendError(reply, outcome.error);
+      if (outcome.kind === 'fault') return sendFault(request, reply, outcome.fault);
+      return reply.send(engine.dialects.jobAnswer(family, outcome.job, fileBase(request)));
+    });
+  }
+
+  // ImaRouter's balance endpoint, in its documented shape.
+  app.get(BALANCE_PATH, async () => {
+    const { balanceUsd, usedAmountUsd } = engine.balance();
+    return {
+      success: true,
+      message: '',
+      data: { object: 'user_balance', user_id: 1, username: 'local-simulator', balance_usd: balanceUsd, used_amount_usd: usedAmountUsd },
+    };
   });
 
   // Capability URLs: the token is the credential, as with presigned URLs, so no bearer key here.
@@ -119,6 +161,10 @@ export function buildServer(engine: SimulatorEngine): FastifyInstance {
     note: 'LOCAL SIMULATOR of the ImaRouter Seedream 4.5 API, not the real service',
     model: options.model,
     maxRunning: options.maxRunning,
+    latencyProfile: options.latencyProfile,
+    timeScale: options.timeScale,
+    dialects: { seed: engine.dialects.dialectFor('seed'), tasks: engine.dialects.dialectFor('tasks') },
+    ignoreIdempotency: options.ignoreIdempotency,
     outputScale: options.outputScale,
     jobs: engine.runner.stats(),
   }));
@@ -128,20 +174,6 @@ export function buildServer(engine: SimulatorEngine): FastifyInstance {
   }
 
   return app;
-}
-
-function sendError(reply: FastifyReply, e: ErrorReply): FastifyReply {
-  return reply.code(e.status).type('application/json').send(errorBody(e));
-}
-
-function sendFault(request: FastifyRequest, reply: FastifyReply, fault: RequestFault): FastifyReply {
-  if (fault.kind === 'dropBeforeAccept') return drop(request, reply);
-  if (fault.kind === 'serverError') {
-    return sendError(reply, { status: fault.status, code: 'internal_error', message: `simulated upstream error (${fault.status})` });
-  }
-  const retryAfter = fault.asHttpDate ? new Date(Date.now() + fault.retryAfterSeconds * 1000).toUTCString() : String(fault.retryAfterSeconds);
-  void reply.header('Retry-After', retryAfter);
-  return sendError(reply, { status: 429, code: 'rate_limited', message: `rate limit exceeded; retry after ${fault.retryAfterSeconds} s` });
 }
 
 /** Destroys the connection without an answer: the client cannot tell what happened. */
