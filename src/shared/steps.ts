@@ -19,13 +19,29 @@ export interface ProductWorkflowInput {
   slots?: string[];
   /** How many times this workflow has continued-as-new to absorb a newer change (default 0). */
   generation?: number;
+  /** The refresh budget this run's paid steps reserve against (set by a refresh). */
+  budget?: BudgetRef;
 }
-export type ProductWorkflowArgs = Required<Omit<ProductWorkflowInput, 'slots'>> & Pick<ProductWorkflowInput, 'slots'>;
+export type ProductWorkflowArgs = Required<Omit<ProductWorkflowInput, 'slots' | 'budget'>> & Pick<ProductWorkflowInput, 'slots' | 'budget'>;
+
+/** A refresh's budget as its product runs carry it: every paid step reserves against it in Postgres. */
+export interface BudgetRef {
+  /** The refresh's workflow id. */
+  id: string;
+  /** The limit, in images. */
+  images: number;
+}
+
+export function parseBudgetRef(v: unknown, path: string): BudgetRef {
+  const o = objectOf(v, path, ['id', 'images']);
+  return { id: str(o.id, `${path}.id`, { min: 1, max: 400 }), images: num(o.images, `${path}.images`, { int: true, min: 0 }) };
+}
 
 /** Checks and defaults a product workflow's input; throws InputCheckError naming the field. */
 export function parseProductWorkflowInput(raw: unknown): ProductWorkflowArgs {
-  const o = objectOf(raw, '', ['catalogId', 'sku', 'trigger', 'force', 'slots', 'generation']);
+  const o = objectOf(raw, '', ['catalogId', 'sku', 'trigger', 'force', 'slots', 'generation', 'budget']);
   const slots = optional(o.slots, 'slots', (v, p) => arrayOf(v, p, (x, q) => str(x, q)));
+  const budget = optional(o.budget, 'budget', parseBudgetRef);
   return {
     catalogId: str(o.catalogId, 'catalogId', { min: 1, max: 200 }),
     sku: str(o.sku, 'sku', { min: 1, max: 200 }),
@@ -33,6 +49,7 @@ export function parseProductWorkflowInput(raw: unknown): ProductWorkflowArgs {
     force: optional(o.force, 'force', bool) ?? false,
     ...(slots ? { slots } : {}),
     generation: optional(o.generation, 'generation', (v, p) => num(v, p, { int: true, min: 0 })) ?? 0,
+    ...(budget ? { budget } : {}),
   };
 }
 
@@ -109,6 +126,8 @@ export interface PrepareSlotInput {
   reviewNote?: string;
   /** Outputs of the slots this one references, by slot name. */
   dependencies: Record<string, AssetRef>;
+  /** A slot to generate reserves its images against this budget first (refused past its limit). */
+  budget?: BudgetRef;
 }
 
 export interface SubmitInput {
@@ -119,6 +138,8 @@ export interface SubmitInput {
   fingerprint: string;
   idempotencyKey: string;
   request: GenerationRequest;
+  /** The budget the step reserved against in prepare (reserving again with the same key is a no-op). */
+  budget?: BudgetRef;
 }
 
 export interface ImageOutcomeSummary {
