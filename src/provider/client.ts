@@ -10,19 +10,26 @@ import type { z } from 'zod';
 import { createGuardedDispatcher } from '../net/guardedFetch';
 import { allowEntryForOrigin, parseAllowList } from '../net/allowList';
 import {
+  BALANCE_PATH,
   DEFAULT_MODEL,
   IDEMPOTENCY_HEADER,
-  errorBodySchema,
-  jobSchema,
+  PRICE_PER_IMAGE_USD,
+  REPLAYED_HEADER,
+  balanceAnswerSchema,
   paths,
+  readErrorAnswer,
+  readProviderAnswer,
   requestSchemas,
-  submitResponseSchema,
+  routeFor,
+  tasksBody,
+  type AnswerShape,
+  type ApiStyle,
   type ComposeRequest,
   type EditRequest,
   type GenerateRequest,
-  type Job,
-  type JobStatus,
   type Operation,
+  type ReadStatus,
+  type SubmitBody,
 } from './contract';
 import {
   ProviderError,
@@ -63,6 +70,8 @@ export interface SeedreamClientOptions {
   userAgent?: string;
   /** A caller-owned dispatcher (not closed by close()); by default the client owns one keep-alive Agent. */
   dispatcher?: Dispatcher;
+  /** Which route family to speak (IMAROUTER_API_STYLE); `seed`, the vendor page's, by default. */
+  apiStyle?: ApiStyle;
   /**
    * Output downloads (every redirect hop) through the address guard of src/net: public addresses
    * only, plus these `host:port` entries and the base URL's own host:port (a local simulator).
@@ -78,9 +87,21 @@ export interface SubmitOptions {
 
 export interface SubmitResult {
   jobId: string;
-  status: JobStatus;
-  /** True when the provider answered 200: the key was seen before and the existing job is returned. */
+  /** `unknown` when the answer's status word is not one the contract maps (see rawStatus). */
+  status: ReadStatus;
+  /** True only when the provider says the key was seen before (`Idempotent-Replayed: true`). */
   replayed: boolean;
+  rawStatus?: string;
+  /** Which documented answer shape was recognised. */
+  shape?: AnswerShape;
+  /** The answer as received (for `provider check`; never logged by the client). */
+  raw?: Record<string, unknown>;
+}
+
+export interface BalanceResult {
+  balanceUsd?: number;
+  usedAmountUsd?: number;
+  raw: Record<string, unknown>;
 }
 
 export interface JobOutput {
@@ -103,7 +124,10 @@ export interface ImageOutcome {
 
 export interface ParsedJob {
   jobId: string;
-  status: JobStatus;
+  /** `unknown` (not terminal) when the status word is not one the contract maps; see rawStatus. */
+  status: ReadStatus;
+  /** The status word exactly as the provider sent it. */
+  rawStatus: string;
   numImages?: number;
   /** Delivered outputs, by index. */
   outputs: JobOutput[];
@@ -114,9 +138,13 @@ export interface ParsedJob {
   imageOutcomes: ImageOutcome[];
   error?: { code: string; message: string };
   billedImages?: number;
+  /** Computed: billed images (or, when not reported, delivered ones) at the contract price; terminal jobs only. */
   costUsd?: number;
-  /** The validated job document, unknown (additive) fields included. */
-  raw: Job;
+  /** What the provider reported it charged (`amount_usd`), kept beside the computed cost. */
+  providerCostUsd?: number;
+  shape: AnswerShape;
+  /** The job document as received, unknown (additive) fields included. */
+  raw: Record<string, unknown>;
 }
 
 export interface DownloadOptions {
@@ -137,6 +165,8 @@ interface Phase {
   started: boolean;
   /** The status line and headers arrived. */
   responded: boolean;
+  /** Their HTTP status. */
+  status?: number;
 }
 
 /** Abort reason used for the client's own per-call deadline (told apart from the caller's abort). */
@@ -163,6 +193,7 @@ export class SeedreamClient {
   readonly timeouts: SeedreamTimeouts;
   readonly maxDownloadBytes: number;
   readonly userAgent: string;
+  readonly apiStyle: ApiStyle;
   // A private field: invisible to JSON.stringify, util.inspect and structured clone.
   readonly #apiKey: string;
   readonly #dispatcher: Dispatcher;
@@ -186,6 +217,8 @@ export class SeedreamClient {
     this.baseUrl = `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
     this.#apiKey = apiKey;
     this.model = options.model ?? DEFAULT_MODEL;
+    this.apiStyle = options.apiStyle ?? 'seed';
+    if (this.apiStyle !== 'seed' && this.apiStyle !== 'tasks') throw new TypeError('SeedreamClient: apiStyle must be seed or tasks');
     // Undefined entries (an unset config value) keep the default rather than erasing it.
     const given = Object.fromEntries(Object.entries(options.timeouts ?? {}).filter(([, v]) => v !== undefined));
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...given };
@@ -228,7 +261,7 @@ export class SeedreamClient {
     if (typeof jobId !== 'string' || jobId.trim() === '') {
       throw new ProviderError({ kind: 'invalid_request', operation: 'getJob', sent: 'no', field: 'jobId', message: 'getJob: jobId must be a non-empty string' });
     }
-    const path = paths.job(jobId);
+    const path = routeFor(this.apiStyle, this.model).job(jobId);
     const endpoint = `GET ${path}`;
     const scope = this.scope(this.timeouts.requestMs, opts.signal);
     try {
@@ -240,9 +273,8 @@ export class SeedreamClient {
       });
       if (res.statusCode !== 200) throw await this.httpError('getJob', endpoint, res);
       const body = await this.readJson('getJob', endpoint, res);
-      const parsed = jobSchema.safeParse(body);
-      if (!parsed.success) throw this.shapeError('getJob', endpoint, res.statusCode, parsed.error);
-      return toParsedJob(parsed.data);
+      if (!isDocument(body)) throw this.invalidResponse('getJob', endpoint, res.statusCode, `${endpoint} answered ${res.statusCode} with JSON that is not an object`);
+      return toParsedJob(body, jobId);
     } catch (err) {
       throw this.mapFailure(err, scope, 'getJob', endpoint);
     } finally {
@@ -301,6 +333,30 @@ export class SeedreamClient {
     }
   }
 
+  /**
+   * The cheapest authenticated call: ImaRouter's balance endpoint (both styles; it is the router's
+   * own, not the model's). Costs nothing; proves the key and the base URL.
+   */
+  async balance(opts: { signal?: AbortSignal } = {}): Promise<BalanceResult> {
+    const endpoint = `GET ${BALANCE_PATH}`;
+    const scope = this.scope(this.timeouts.requestMs, opts.signal);
+    try {
+      const res = await this.exchange(scope, { url: this.baseUrl + BALANCE_PATH, method: 'GET', headers: this.apiHeaders(), timeoutMs: this.timeouts.requestMs });
+      if (res.statusCode !== 200) throw await this.httpError('balance', endpoint, res);
+      const body = await this.readJson('balance', endpoint, res);
+      const parsed = balanceAnswerSchema.safeParse(body);
+      if (!parsed.success) throw this.shapeError('balance', endpoint, res.statusCode, parsed.error);
+      const num = (v: unknown) => (v === undefined || v === '' || !Number.isFinite(Number(v)) ? undefined : Number(v));
+      const balanceUsd = num(parsed.data.data.balance_usd);
+      const usedAmountUsd = num(parsed.data.data.used_amount_usd);
+      return { ...(balanceUsd !== undefined ? { balanceUsd } : {}), ...(usedAmountUsd !== undefined ? { usedAmountUsd } : {}), raw: parsed.data };
+    } catch (err) {
+      throw this.mapFailure(err, scope, 'balance', endpoint);
+    } finally {
+      scope.dispose();
+    }
+  }
+
   /** Closes the keep-alive connections (only when the client owns its dispatcher). */
   async close(): Promise<void> {
     if (this.#ownsDispatcher) await this.#dispatcher.close();
@@ -308,7 +364,7 @@ export class SeedreamClient {
   }
 
   toJSON(): Record<string, unknown> {
-    return { baseUrl: this.baseUrl, model: this.model, apiKey: '[REDACTED]', timeouts: this.timeouts };
+    return { baseUrl: this.baseUrl, model: this.model, apiStyle: this.apiStyle, apiKey: '[REDACTED]', timeouts: this.timeouts };
   }
 
   toString(): string {
@@ -322,10 +378,11 @@ export class SeedreamClient {
   // --- internals ---
 
   private async submit(operation: Operation, req: unknown, opts: SubmitOptions): Promise<SubmitResult> {
-    const path = paths.submit(this.model, operation);
+    const path = routeFor(this.apiStyle, this.model).submit(operation);
     const endpoint = `POST ${path}`;
     const idempotencyKey = checkIdempotencyKey(operation, opts?.idempotencyKey);
-    const body = this.validateBody(operation, req);
+    const validated = this.validateBody(operation, req);
+    const body = this.apiStyle === 'tasks' ? tasksBody(operation, this.model, validated as SubmitBody) : validated;
     const scope = this.scope(this.timeouts.requestMs, opts.signal);
     try {
       const res = await this.exchange(scope, {
@@ -337,12 +394,20 @@ export class SeedreamClient {
       });
       if (res.statusCode < 200 || res.statusCode >= 300) throw await this.httpError(operation, endpoint, res);
       const json = await this.readJson(operation, endpoint, res);
-      const parsed = submitResponseSchema.safeParse(json);
-      // Accepted but unreadable: the job may exist. sent 'yes' tells the caller to retry with the same key.
-      if (!parsed.success) throw this.shapeError(operation, endpoint, res.statusCode, parsed.error);
-      return { jobId: parsed.data.jobId, status: parsed.data.status, replayed: res.statusCode === 200 };
+      const answer = readProviderAnswer(json);
+      if (!answer?.jobId) {
+        throw this.invalidResponse(operation, endpoint, res.statusCode, `${endpoint} answered ${res.statusCode} without a recognisable job id: ${snippet(Buffer.from(JSON.stringify(json) ?? ''))}`);
+      }
+      return {
+        jobId: answer.jobId,
+        status: answer.status,
+        replayed: headerValue(res.headers[REPLAYED_HEADER.toLowerCase()])?.trim().toLowerCase() === 'true',
+        rawStatus: answer.rawStatus,
+        shape: answer.shape,
+        raw: json as Record<string, unknown>,
+      };
     } catch (err) {
-      throw this.mapFailure(err, scope, operation, endpoint);
+      throw ambiguousIfAccepted(this.mapFailure(err, scope, operation, endpoint), scope.phase);
     } finally {
       scope.dispose();
     }
@@ -476,8 +541,8 @@ export class SeedreamClient {
     } catch {
       json = undefined;
     }
-    const parsed = errorBodySchema.safeParse(json);
-    return parsed.success ? { text, error: parsed.data.error } : { text, error: undefined };
+    const error = readErrorAnswer(json);
+    return { text, error };
   }
 
   private async httpError(operation: ProviderOperation, endpoint: string, res: ResponseData): Promise<ProviderError> {
@@ -504,12 +569,12 @@ export class SeedreamClient {
     kind: ProviderErrorKind,
     res: ResponseData,
     text: string,
-    error: { code: string; message: string; field?: string | undefined } | undefined,
+    error: { code?: string | undefined; message: string; field?: string | undefined } | undefined,
   ): ProviderError {
     const retryAfterMs = parseRetryAfter(headerValue(res.headers['retry-after']));
     let detail: string;
     if (error) {
-      detail = `${error.code}: ${error.message}${error.field ? ` (field ${error.field})` : ''}`;
+      detail = `${error.code !== undefined ? `${error.code}: ` : ''}${error.message}${error.field ? ` (field ${error.field})` : ''}`;
     } else {
       detail = text.trim() ? `(unstructured body) ${snippet(Buffer.from(text))}` : '(empty body)';
     }
@@ -633,25 +698,21 @@ function describeIssues(error: z.ZodError, max = 5): string {
   return parts.join('; ') + more;
 }
 
-/** Shapes a validated job for callers: outputs by index and one outcome per requested image. */
-export function toParsedJob(job: Job): ParsedJob {
-  const outputs: JobOutput[] = (job.output ?? [])
-    .map((o) => ({
-      index: o.index,
-      url: o.url,
-      ...(o.contentType !== undefined ? { contentType: o.contentType } : {}),
-      ...(o.width !== undefined ? { width: o.width } : {}),
-      ...(o.height !== undefined ? { height: o.height } : {}),
-      ...(o.expiresAt !== undefined ? { expiresAt: o.expiresAt } : {}),
-    }))
-    .sort((a, b) => a.index - b.index);
-  const imageErrors = job.imageErrors ?? [];
-  const terminal = job.status === 'completed' || job.status === 'failed';
+/**
+ * Shapes a job answer (any documented shape, see readProviderAnswer) for callers: outputs by index and
+ * one outcome per requested image. `fallbackJobId` (the id that was polled) stands in when the answer
+ * does not repeat it.
+ */
+export function toParsedJob(doc: Record<string, unknown>, fallbackJobId?: string): ParsedJob {
+  const answer = readProviderAnswer(doc) ?? { shape: 'unrecognised' as const, status: 'unknown' as const, rawStatus: '', outputs: [], imageErrors: [] };
+  const outputs: JobOutput[] = answer.outputs.map((o) => ({ ...o }));
+  const imageErrors = answer.imageErrors;
+  const terminal = answer.status === 'completed' || answer.status === 'failed';
   const imageOutcomes: ImageOutcome[] = [];
   if (terminal) {
     // Without numImages, the highest index seen is the best lower bound of what was requested.
     const highest = Math.max(-1, ...outputs.map((o) => o.index), ...imageErrors.map((e) => e.index));
-    const count = Math.max(job.numImages ?? 0, highest + 1);
+    const count = Math.max(answer.numImages ?? 0, highest + 1, answer.status === 'failed' && answer.error ? 1 : 0);
     const delivered = new Set(outputs.map((o) => o.index));
     for (let index = 0; index < count; index++) {
       const imageError = imageErrors.find((e) => e.index === index);
@@ -664,29 +725,56 @@ export function toParsedJob(job: Job): ParsedJob {
           code: imageError.code,
           message: imageError.message,
         });
-      } else if (job.status === 'failed' && job.error) {
+      } else if (answer.status === 'failed' && answer.error) {
         imageOutcomes.push({
           index,
-          outcome: job.error.code === 'content_rejected' ? 'rejected' : 'failed',
-          code: job.error.code,
-          message: job.error.message,
+          outcome: answer.error.code === 'content_rejected' ? 'rejected' : 'failed',
+          code: answer.error.code,
+          message: answer.error.message,
         });
       } else {
         imageOutcomes.push({ index, outcome: 'missing' });
       }
     }
   }
+  const billed = answer.billedImages ?? (terminal ? outputs.length : undefined);
   return {
-    jobId: job.jobId,
-    status: job.status,
-    ...(job.numImages !== undefined ? { numImages: job.numImages } : {}),
+    jobId: answer.jobId ?? fallbackJobId ?? '',
+    status: answer.status,
+    rawStatus: answer.rawStatus,
+    ...(answer.numImages !== undefined ? { numImages: answer.numImages } : {}),
     outputs,
     imageOutcomes,
-    ...(job.error ? { error: { code: job.error.code, message: job.error.message } } : {}),
-    ...(job.billedImages !== undefined ? { billedImages: job.billedImages } : {}),
-    ...(job.costUsd !== undefined ? { costUsd: job.costUsd } : {}),
-    raw: job,
+    ...(answer.error ? { error: { code: answer.error.code, message: answer.error.message } } : {}),
+    ...(answer.billedImages !== undefined ? { billedImages: answer.billedImages } : {}),
+    ...(terminal && billed !== undefined ? { costUsd: Math.round(billed * PRICE_PER_IMAGE_USD * 100) / 100 } : {}),
+    ...(answer.providerCostUsd !== undefined ? { providerCostUsd: answer.providerCostUsd } : {}),
+    shape: answer.shape,
+    raw: doc,
   };
+}
+
+function isDocument(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The submit ambiguity rule: once the provider answered 2xx, any failure to read that answer (a
+ * broken body, no job id, a reset mid-body) leaves a job that may exist and be billed: sent 'maybe'.
+ * A 4xx/5xx is a clear refusal (sent 'yes'); nothing sent stays 'no'.
+ */
+function ambiguousIfAccepted(err: unknown, phase: Phase): unknown {
+  if (!(err instanceof ProviderError) || err.sent !== 'yes' || phase.status === undefined || phase.status < 200 || phase.status >= 300) return err;
+  return new ProviderError({
+    kind: err.kind,
+    operation: err.operation,
+    sent: 'maybe',
+    message: `${err.message} (sent: maybe; the provider accepted the request, so the job may exist and be billed)`,
+    ...(err.endpoint !== undefined ? { endpoint: err.endpoint } : {}),
+    ...(err.status !== undefined ? { status: err.status } : {}),
+    ...(err.code !== undefined ? { code: err.code } : {}),
+    cause: err,
+  });
 }
 
 /**
@@ -720,6 +808,7 @@ function trackPhase(phase: Phase): Dispatcher.DispatcherComposeInterceptor {
       },
       onResponseStart(controller, statusCode, headers, statusMessage) {
         phase.responded = true;
+        phase.status = statusCode;
         handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
       },
       onResponseData(controller, chunk) {
