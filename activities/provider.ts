@@ -13,6 +13,7 @@
  *   before the output is called lost. A delivered step is reused by any later run at no cost.
  */
 import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -45,6 +46,18 @@ const DOWNLOAD_TRIES = 3;
 interface Progress {
   firstPollAt: number;
   polls: number;
+}
+
+/** A failure after the job is known names it, so the slot's outcome tells operators which job it was. */
+function withJobId(err: unknown, jobId: string | null): unknown {
+  if (!jobId || !(err instanceof ApplicationFailure) || (err.details?.length ?? 0) > 0) return err;
+  return ApplicationFailure.create({
+    type: err.type ?? undefined,
+    message: err.message,
+    nonRetryable: err.nonRetryable ?? undefined,
+    nextRetryDelay: err.nextRetryDelay,
+    details: [{ jobId }],
+  });
 }
 
 export function createProviderActivities(deps: ActivityDeps) {
@@ -263,6 +276,7 @@ export function createProviderActivities(deps: ActivityDeps) {
       const progress: Progress = { firstPollAt: previous?.firstPollAt ?? Date.now(), polls: previous?.polls ?? 0 };
       // Heartbeats on a timer, so no wait (a slow submit or poll, a Retry-After, a download) lets them lapse.
       const beat = setInterval(() => ctx.heartbeat({ ...progress }), HEARTBEAT_EVERY_MS);
+      let jobId: string | null = null;
       try {
         const entry = await openLedgerEntry(db, {
           idempotencyKey: input.idempotencyKey,
@@ -287,7 +301,7 @@ export function createProviderActivities(deps: ActivityDeps) {
         if (entry.status === 'failed' || entry.status === 'unusable') {
           throw fail(FailureType.jobFailed, `step ${input.idempotencyKey} already ended ${entry.status}: ${entry.error_message ?? entry.error_code ?? 'unknown reason'}`);
         }
-        let jobId = entry.provider_job_id;
+        jobId = entry.provider_job_id;
         if (!jobId) {
           const wasSent = entry.status === 'sending' || entry.status === 'ambiguous';
           if (wasSent && deps.idempotency !== 'honoured') {
@@ -303,6 +317,8 @@ export function createProviderActivities(deps: ActivityDeps) {
         const job = await awaitTerminal(jobId, progress);
         const settled = await settle(input, job);
         return { jobId, replayed: adopted, ...settled, polls: progress.polls, reused: false };
+      } catch (err) {
+        throw withJobId(err, jobId);
       } finally {
         clearInterval(beat);
       }

@@ -129,13 +129,18 @@ interface SlotTrack {
 interface SlotFailure {
   errorType: string;
   message: string;
+  /** The provider job the failure concerns, where the paid step knew it. */
+  jobId?: string;
 }
 
 /** The root cause of an activity failure, as a type and a message an operator can act on. */
 function describeFailure(err: unknown): SlotFailure {
   let cause: unknown = err;
   while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
-  if (cause instanceof ApplicationFailure) return { errorType: cause.type ?? 'Error', message: cause.message };
+  if (cause instanceof ApplicationFailure) {
+    const jobId = (cause.details?.[0] as { jobId?: unknown } | undefined)?.jobId;
+    return { errorType: cause.type ?? 'Error', message: cause.message, ...(typeof jobId === 'string' ? { jobId } : {}) };
+  }
   if (cause instanceof Error) {
     const name = cause.name === 'TimeoutFailure' ? 'ActivityTimeout' : cause.name;
     return { errorType: name, message: cause.message };
@@ -319,12 +324,13 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
       });
     } catch (err) {
       if (isCancellation(err)) throw err;
-      const failure = describeFailure(err);
-      log.warn('slot failed', { slot: slot.name, ...failure });
+      const { jobId: failedJobId, ...failure } = describeFailure(err);
+      const jobId = track.jobId ?? failedJobId;
+      log.warn('slot failed', { slot: slot.name, ...failure, jobId });
       await dbStep('recordSlotFailure', { summary: `record ${slot.name} failure for SKU ${sku}` }, [
         { ...base, slot: slot.name, fingerprint: track.fingerprint, idempotencyKey: track.idempotencyKey, ...failure },
       ]);
-      return finish(state, { slot: slot.name, outcome: 'failed', ...failure, jobId: track.jobId });
+      return finish(state, { slot: slot.name, outcome: 'failed', ...failure, ...(jobId !== undefined ? { jobId } : {}) });
     }
   }
 

@@ -108,13 +108,12 @@ describe('a worker killed mid-plan (real processes)', () => {
     expect(result.submissions).toBe(3);
   });
 
-  it('finishes the plan after a SIGKILL while outputs are being materialized', { timeout: 70_000 }, async () => {
+  it("finishes the plan after a SIGKILL while a finished job's outputs are being downloaded", { timeout: 70_000 }, async () => {
     const sku = 'KILL-MAT';
     await stack.addProducts(CATALOG, [{ sku, attributes: sampleAttributes(stack, sku) }]);
-    // The first job is slow (still polled at the kill, never materializing then: a materialize in
-    // flight would need its 1-minute heartbeat timeout to be noticed). The other job's first download
-    // is answered 429 with Retry-After 5 s: that slot waits in materialize for its next attempt when
-    // the worker dies, and the next attempt runs on the new worker.
+    // The first job is slow (still polled at the kill). The other job's first download is answered
+    // 429 with Retry-After 5 s: its paid step waits for its next attempt when the worker dies, and the
+    // next attempt, on the new worker, polls the known job and downloads it: nothing is bought again.
     stack.simulator.setFaults({
       script: [
         { kind: 'slowJob', extraMs: 8_000 },
@@ -126,13 +125,13 @@ describe('a worker killed mid-plan (real processes)', () => {
     const { workflowId } = await stack.trigger({ catalogId: CATALOG, sku, trigger: 'manual' });
     const handle = stack.client.workflow.getHandle<() => Promise<ProductWorkflowResult>>(workflowId);
 
-    // Kill once the server holds the failed first materialize attempt (retry scheduled).
+    // Kill once the server holds the failed first attempt of a paid step (retry scheduled).
     await until(
-      'a materialize attempt to fail on the refused download',
+      'a paid step to fail on the refused download',
       async () => {
         const { raw } = await handle.describe();
         const pending = raw.pendingActivities ?? [];
-        return pending.some((a) => a.activityType?.name === 'materializeOutputs' && (a.attempt ?? 1) >= 2) ? true : undefined;
+        return pending.some((a) => a.activityType?.name === 'generateJob' && (a.attempt ?? 1) >= 2) ? true : undefined;
       },
       20_000,
       100,
@@ -140,7 +139,7 @@ describe('a worker killed mid-plan (real processes)', () => {
     const status = await handle.query<{ slots: Record<string, { phase: string }> }>('status');
     await killHard(first);
     expect(stack.simulator.faults().script).toEqual([]);
-    expect(Object.values(status.slots).map((s) => s.phase).sort()).toEqual(['generating', 'materializing', 'waiting']);
+    expect(Object.values(status.slots).map((s) => s.phase).sort()).toEqual(['generating', 'generating', 'waiting']);
     const atKill = stack.simulator.ledger();
     expect(atKill.jobs).toBe(2);
 

@@ -155,12 +155,13 @@ describe('provider faults end in a recorded outcome', () => {
     expect(stack.simulator.faults().script).toEqual([]);
     await expectAllGeneratedOnce('F-5XX', settled);
     const retried = (await retriedActivities(settled.workflowId)).map(([name]) => name);
-    // A failed submit is retried by Temporal (generateJob is submit + await); polls are retried
-    // inside the activity, so the two poll errors add no attempt beyond the two submit errors.
+    // A failed submit or download is retried by Temporal (generateJob is submit, await and keep);
+    // polls are retried inside the activity, so the poll errors add no attempt. The download is
+    // the paid step's too: rendering variants never touches the provider.
     const generateRetries = retried.filter((a) => a === 'generateJob').length;
     expect(generateRetries).toBeGreaterThanOrEqual(1);
-    expect(generateRetries).toBeLessThanOrEqual(2);
-    expect(retried.filter((a) => a === 'materializeOutputs')).toHaveLength(1);
+    expect(generateRetries).toBeLessThanOrEqual(3);
+    expect(retried.filter((a) => a === 'materializeOutputs')).toHaveLength(0);
   });
 
   it('records a failed job (content rejected) on its slot; its dependant fails with the reason', { timeout: 30_000 }, async () => {
@@ -184,7 +185,8 @@ describe('provider faults end in a recorded outcome', () => {
     ]);
     expect(attempts[0]!.error_message).toMatch(/content_rejected/);
     const rows = await ledgerRows('F-REJ-1');
-    expect(rows.map((r) => [r.slot, r.status, r.error_code, r.images_billed])).toEqual([['hero', 'failed', 'ContentRejected', 0]]);
+    // Failed at the provider with nothing billed: `failed`, with the provider's own code.
+    expect(rows.map((r) => [r.slot, r.status, r.error_code, r.images_billed])).toEqual([['hero', 'failed', 'content_rejected', 0]]);
     expect(rows[0]!.error_message).toMatch(/content_rejected/);
     expect(await listAssetVersions(stack.database.db, CATALOG, 'F-REJ-1')).toEqual([]);
     const ledger = stack.simulator.ledger();
@@ -212,7 +214,7 @@ describe('provider faults end in a recorded outcome', () => {
     const rows = await ledgerRows('F-REJ-2');
     expect(rows.filter((r) => r.slot === 'label').map((r) => [r.status, r.error_code])).toEqual([
       ['completed', null],
-      ['failed', 'ContentRejected'],
+      ['failed', 'content_rejected'],
     ]);
     // Nothing half-written: no v2 of the label, and the storefront still points at v1.
     expect((await listAssetVersions(stack.database.db, CATALOG, 'F-REJ-2', 'label')).map((v) => v.version)).toEqual([1]);
@@ -226,7 +228,8 @@ describe('provider faults end in a recorded outcome', () => {
     const settled = await run('F-CORRUPT-1');
     expect(stack.simulator.faults().script).toEqual([]);
     await expectAllGeneratedOnce('F-CORRUPT-1', settled);
-    expect(await retriedActivities(settled.workflowId)).toEqual([['materializeOutputs', 2]]);
+    // Downloaded again inside the paid step: no activity attempt, no second job.
+    expect(await retriedActivities(settled.workflowId)).toEqual([]);
   });
 
   it('fails the slot as InvalidImage when every download is corrupt, writing nothing', { timeout: 30_000 }, async () => {
@@ -237,14 +240,15 @@ describe('provider faults end in a recorded outcome', () => {
     expect(outcomes(settled.result)).toEqual([['hero', 'failed']]);
     expect(failedOf(settled.result, 'hero')).toMatchObject({ errorType: 'InvalidImage', jobId: expect.any(String) });
     expect(failedOf(settled.result, 'hero')?.message).toMatch(/not a valid image/);
-    // Three materialize attempts (the policy's maximum), one job: a corrupt output is not resubmitted.
-    expect(await retriedActivities(settled.workflowId)).toEqual([['materializeOutputs', 3]]);
+    // Three downloads inside the paid step, one job: a corrupt output is not resubmitted.
+    expect(failedOf(settled.result, 'hero')?.message).toMatch(/after 3 downloads/);
+    expect(await retriedActivities(settled.workflowId)).toEqual([]);
     expect(stack.simulator.ledger().jobs).toBe(1);
 
     const attempts = await getSlotAttempts(stack.database.db, CATALOG, 'F-CORRUPT-2');
     expect(attempts.map((a) => [a.slot, a.outcome, a.error_type])).toEqual([['hero', 'failed', 'InvalidImage']]);
-    // The job was paid (the provider delivered), and the ledger says so next to the reason.
-    expect((await ledgerRows('F-CORRUPT-2')).map((r) => [r.slot, r.status, r.error_code, r.images_billed])).toEqual([['hero', 'failed', 'InvalidImage', 1]]);
+    // The job was paid (the provider delivered): billed but unusable, and the ledger says why.
+    expect((await ledgerRows('F-CORRUPT-2')).map((r) => [r.slot, r.status, r.error_code, r.images_billed])).toEqual([['hero', 'unusable', 'invalid_image', 1]]);
     expect(await listAssetVersions(stack.database.db, CATALOG, 'F-CORRUPT-2')).toEqual([]);
     expect(await storedFiles()).toEqual(filesBefore);
   });
@@ -256,10 +260,11 @@ describe('provider faults end in a recorded outcome', () => {
     expect(outcomes(settled.result)).toEqual([['hero', 'failed']]);
     expect(failedOf(settled.result, 'hero')?.errorType).toBe('ProviderOutputExpired');
     expect(settled.error?.cause?.message).toMatch(/hero: ProviderOutputExpired: .*expired/);
-    // An expired URL stays expired: not retried (no second materialize attempt, no resubmit).
+    // The job was re-read for a fresh URL first; still expired, it is lost: not retried, not resubmitted.
     expect(await retriedActivities(settled.workflowId)).toEqual([]);
     expect((await getSlotAttempts(stack.database.db, CATALOG, 'F-EXPIRED'))[0]).toMatchObject({ slot: 'hero', outcome: 'failed', error_type: 'ProviderOutputExpired' });
-    expect((await ledgerRows('F-EXPIRED')).map((r) => [r.status, r.error_code])).toEqual([['failed', 'ProviderOutputExpired']]);
+    // Billed and delivered but unusable: the ledger keeps the money and the reason.
+    expect((await ledgerRows('F-EXPIRED')).map((r) => [r.status, r.error_code, r.images_billed])).toEqual([['unusable', 'url_expired', 1]]);
     expect(await listAssetVersions(stack.database.db, CATALOG, 'F-EXPIRED')).toEqual([]);
 
     // The next run (the nightly one, say) generates it under a new idempotency key: a new paid job,
@@ -267,7 +272,7 @@ describe('provider faults end in a recorded outcome', () => {
     const again = await run('F-EXPIRED', { slots: ['hero'] });
     expect(outcomes(again.result)).toEqual([['hero', 'generated']]);
     const rows = await ledgerRows('F-EXPIRED');
-    expect(rows.map((r) => r.status)).toEqual(['failed', 'completed']);
+    expect(rows.map((r) => r.status)).toEqual(['unusable', 'completed']);
     const ledger = stack.simulator.ledger();
     expect([ledger.jobs, ledger.duplicateSubmissions]).toEqual([2, 0]);
   });
@@ -322,10 +327,11 @@ describe('provider faults end in a recorded outcome', () => {
       .where('catalog_id', '=', CATALOG)
       .where('sku', 'in', skus)
       .execute();
-    // Every paid step ended, and every failed one says why.
+    // Every paid step ended kept, failed at the provider (nothing billed) or unusable (billed, and why).
     for (const r of rows) {
-      expect(['completed', 'failed']).toContain(r.status);
-      if (r.status === 'failed') expect(r.error_code).toBeTruthy();
+      expect(['completed', 'failed', 'unusable']).toContain(r.status);
+      if (r.status !== 'completed') expect(r.error_code).toBeTruthy();
+      if (r.status === 'failed') expect(r.images_billed).toBe(0);
     }
     const ledger = stack.simulator.ledger();
     expect(ledger.duplicateSubmissions).toBe(0);
