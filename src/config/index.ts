@@ -66,6 +66,8 @@ export const envSchema = z.object({
   PROVIDER_CONCURRENCY: int(1, 1_000).default(32),
   PROVIDER_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().max(10_000).default(8),
   PROVIDER_MAX_WAIT_MINUTES: int(1, 24 * 60).default(30),
+  /** Billed jobs per catalog, SKU, slot and fingerprint that bought nothing kept, before an operator must decide. */
+  MAX_PAID_ATTEMPTS: int(1, 20).default(2),
   IMAGING_CONCURRENCY: int(1, 256).default(Math.max(1, os.availableParallelism())),
   REFERENCE_MODE: z.enum(['inline', 'url']).default('inline'),
   VARIANTS: z.string().default('default'),
@@ -174,7 +176,7 @@ export interface Config {
     timeoutMs: number;
     maxDownloadBytes: number;
   };
-  provider: { concurrency: number; rateLimitPerSecond: number; maxWaitMinutes: number };
+  provider: { concurrency: number; rateLimitPerSecond: number; maxWaitMinutes: number; maxPaidAttempts: number };
   imaging: { concurrency: number; variants: string; maxOutputPixels: number };
   referenceMode: 'inline' | 'url';
   storage: { kind: 'local' | 's3'; dir: string; s3: S3Settings | undefined };
@@ -281,6 +283,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       concurrency: e.PROVIDER_CONCURRENCY,
       rateLimitPerSecond: e.PROVIDER_RATE_LIMIT_PER_SECOND,
       maxWaitMinutes: e.PROVIDER_MAX_WAIT_MINUTES,
+      maxPaidAttempts: e.MAX_PAID_ATTEMPTS,
     },
     imaging: { concurrency: e.IMAGING_CONCURRENCY, variants: e.VARIANTS, maxOutputPixels: e.MAX_OUTPUT_MEGAPIXELS * 1_000_000 },
     referenceMode: e.REFERENCE_MODE,
