@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { Context, log } from '@temporalio/activity';
 import { getCatalog } from '../src/db/repositories/catalogs';
+import { budgetSpent, reserveBudget } from '../src/db/repositories/budgets';
 import { getProduct } from '../src/db/repositories/products';
 import { decideReview, getCurrentAsset, recordGeneratedAssets, recordSlotAttempt, slotHold, type ReviewDecision } from '../src/db/repositories/assets';
 import { finishedAttempts, getLedgerEntry, noteLedgerError, unreleasedUnusable } from '../src/db/repositories/jobs';
@@ -257,7 +258,23 @@ export function createCatalogActivities(deps: ActivityDeps) {
         createHash('sha256').update(text).digest('hex'),
       );
       await refuseRebuyPastCap(input, fingerprint, idempotencyKey);
+      if (input.budget && !input.dryRun) {
+        // Reserved before anything is paid, atomically in Postgres: concurrent steps never pass the limit.
+        const r = await reserveBudget(db, { budget: input.budget, catalogId: input.catalogId, sku: input.sku, slot: input.slot, idempotencyKey, images: request.numImages });
+        if (!r.ok) {
+          throw fail(
+            FailureType.budgetExhausted,
+            `budget ${input.budget.id} has ${r.limitImages - r.usedImages} of ${r.limitImages} images left; slot ${input.slot} of SKU ${JSON.stringify(input.sku)} needs ${request.numImages}`,
+          );
+        }
+      }
       return { action: 'generate', fingerprint, idempotencyKey, request };
+    },
+
+    /** What a refresh's budget paid for, from the ledger rows of its reservations. */
+    async budgetSpent(input: { budgetId: string }): Promise<{ images: number; costCents: number; jobs: number }> {
+      const spent = await budgetSpent(db, input.budgetId);
+      return { images: spent.images, costCents: spent.costCents, jobs: spent.jobs };
     },
 
     async recordSlot(input: RecordSlotInput): Promise<RecordedSlot> {

@@ -27,6 +27,8 @@ export const FailureType = {
   needsAttention: 'NeedsAttention',
   /** The product was removed from the catalog: nothing more is bought for it. */
   productRemoved: 'ProductRemoved',
+  /** The refresh's budget has no room for this paid step: refused before anything is paid. */
+  budgetExhausted: 'BudgetExhausted',
   outputExpired: 'ProviderOutputExpired',
   invalidImage: 'InvalidImage',
   /** A source or reference image could not be fetched for a reason another attempt may fix. */
@@ -53,4 +55,5 @@ export const NON_RETRYABLE_FAILURES: FailureTypeName[] = [
   FailureType.ambiguousParked,
   FailureType.needsAttention,
   FailureType.productRemoved,
+  FailureType.budgetExhausted,
 ];
