@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAssetsCommand } from './commands/assets';
 import { registerImportCommand } from './commands/import';
+import { registerLedgerCommands } from './commands/ledger';
 import { registerLocalCommand } from './commands/local';
 import { registerMigrateCommand } from './commands/migrate';
 import { registerRefreshCommand } from './commands/refresh';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerStatusCommand(program);
   registerAssetsCommand(program);
   registerResultsCommand(program);
+  registerLedgerCommands(program);
   registerLocalCommand(program);
   return program;
 }

@@ -3,7 +3,7 @@
  * slots, one SKU's asset versions. Aggregate queries run side by side; nothing here loops per SKU.
  */
 import { sql, type Kysely } from 'kysely';
-import { ledgerTotals } from '../db/repositories/jobs';
+import { ambiguousSteps, ledgerTotals, moneyFigures, type MoneyFigures } from '../db/repositories/jobs';
 import type { Database } from '../db/schema';
 import { planSlots } from './data';
 
@@ -30,6 +30,10 @@ export interface CatalogSummary {
     recent: Array<{ sku: string; slot: string; errorType: string | null; message: string | null; at: string }>;
   };
   ledger: { jobs: number; byStatus: Record<string, number>; imagesBilled: number; costCents: number; costUsd: number };
+  /** Where the money went: billed, kept, unusable (and why), ambiguous. */
+  money: MoneyFigures;
+  /** Steps sent that may be billed, waiting for an operator (`catalog-assets ledger resolve`). */
+  ambiguous: Array<{ idempotencyKey: string; sku: string; slot: string; imagesRequested: number; message: string | null; at: string }>;
   /** Newest first; empty when the refresh_runs table does not exist (an old schema). */
   refreshRuns: Array<{
     workflowId: string;
@@ -55,7 +59,7 @@ export async function catalogSummary(db: Kysely<Database>, catalogId: string, o:
   const slots = planSlots(catalog.plan);
   const top = o.top ?? 10;
 
-  const [products, skus, byType, recent, jobs, totals, runs] = await Promise.all([
+  const [products, skus, byType, recent, jobs, totals, runs, money, ambiguous] = await Promise.all([
     db
       .selectFrom('products')
       .select([
@@ -114,6 +118,8 @@ export async function catalogSummary(db: Kysely<Database>, catalogId: string, o:
         .limit(o.runs ?? 5)
         .execute();
     })(),
+    moneyFigures(db, { catalogId }),
+    ambiguousSteps(db, { catalogId }),
   ]);
   const perSku = skus.rows[0];
   return {
@@ -133,6 +139,15 @@ export async function catalogSummary(db: Kysely<Database>, catalogId: string, o:
       costCents: totals.costCents,
       costUsd: totals.costCents / 100,
     },
+    money,
+    ambiguous: ambiguous.slice(0, top).map((a) => ({
+      idempotencyKey: a.idempotency_key,
+      sku: a.sku,
+      slot: a.slot,
+      imagesRequested: a.images_requested,
+      message: a.error_message,
+      at: iso(a.updated_at)!,
+    })),
     refreshRuns: runs.map((r) => ({
       workflowId: r.workflow_id,
       trigger: r.trigger,

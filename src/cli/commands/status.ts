@@ -62,6 +62,20 @@ function catalogText(s: CatalogSummary): string {
   );
   const byStatus = Object.entries(s.ledger.byStatus).map(([k, v]) => `${v} ${k}`).join(', ');
   lines.push(`ledger     ${s.ledger.jobs} jobs${byStatus ? ` (${byStatus})` : ''}, ${s.ledger.imagesBilled} images billed, $${s.ledger.costUsd.toFixed(2)}`);
+  const m = s.money;
+  const usd = (cents: number) => `$${(cents / 100).toFixed(2)}`;
+  const unusable = m.unusable.map((u) => `${u.images} ${u.reason}`).join(', ');
+  lines.push(
+    `money      billed ${m.billedImages} images ${usd(m.billedCents)}: kept ${m.keptImages} (${usd(m.keptCents)}), ` +
+      `delivered not yet kept ${m.deliveredImages}, ` +
+      (m.unusable.length ? c.yellow(`paid but unusable ${m.unusable.reduce((t, u) => t + u.images, 0)} (${unusable})`) : 'paid but unusable 0') +
+      `, ${m.ambiguousSteps ? c.red(`ambiguous ${m.ambiguousSteps} steps (up to ${m.ambiguousImagesAtRisk} images)`) : 'ambiguous 0'}` +
+      (m.providerReportedUsd !== null ? `; the provider reported $${m.providerReportedUsd.toFixed(2)}` : ''),
+  );
+  if (s.ambiguous.length > 0) {
+    lines.push(c.red('ambiguous  sent, maybe billed, not sent again: resolve with `catalog-assets ledger resolve --key <key> --job-id <id> | --resubmit | --not-billed`'));
+    lines.push(table(s.ambiguous.map((a) => [cell(a.sku, 40), cell(a.slot), cell(a.idempotencyKey, 70), cell(a.message, 80), c.dim(when(a.at))])));
+  }
   if (s.failures.total === 0) lines.push(`failures   ${c.green('none')}`);
   else {
     lines.push(`failures   ${c.red(`${s.failures.total} failed slots`)}: ${s.failures.byType.map((t) => `${cell(t.errorType, 40)} ${t.count}`).join(', ')}`);

@@ -6,9 +6,13 @@
  *            catalog's maximum age;
  *   skus     an explicit list.
  */
+import { FailureType } from '../../shared/failures';
 import { sql, type Kysely } from 'kysely';
 import type { RefreshFailure } from '../../shared/refresh';
 import type { Database } from '../schema';
+
+/** Slot failures that wait for an operator rather than for the next night. */
+const OPERATOR_HOLDS = [FailureType.needsAttention, FailureType.ambiguousParked];
 
 export type Selection = 'all' | 'changed' | 'stale' | { skus: string[] };
 
@@ -38,7 +42,10 @@ export async function selectSkuPage(
             .select(sql`1`.as('one'))
             .whereRef('sa.catalog_id', '=', 'p.catalog_id')
             .whereRef('sa.sku', '=', 'p.sku')
-            .where('sa.outcome', '=', 'failed'),
+            .where('sa.outcome', '=', 'failed')
+            // A slot waiting for an operator (re-buy cap reached, ambiguous submit parked) is not
+            // retried every night: `catalog-assets retry`, a ledger resolution or changed data brings it back.
+            .where(sql<boolean>`coalesce(sa.error_type, '') <> all(${sql.val(OPERATOR_HOLDS)}::text[])`),
         ),
         ...(o.maxAgeDays !== null
           ? [
