@@ -59,6 +59,7 @@ export async function openRuntime(config: Config, o: { migrate?: boolean; logger
     model: config.imarouter.model,
     timeouts: { requestMs: config.imarouter.timeoutMs },
     maxDownloadBytes: config.imarouter.maxDownloadBytes,
+    apiStyle: config.imarouter.apiStyle,
     // Output URLs are untrusted: public hosts only, besides the provider's own and the allowed ones.
     downloadGuard: { allowHosts: config.allowPrivateReferenceHosts },
   });

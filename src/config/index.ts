@@ -52,6 +52,13 @@ export const envSchema = z.object({
   IMAROUTER_MODEL: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a model path such as seedream-4.5').default('seedream-4.5'),
   IMAROUTER_TIMEOUT_MS: int(1_000, 300_000).default(25_000),
   IMAROUTER_MAX_DOWNLOAD_MB: int(1, 200).default(40),
+  /** Route family: `seed` (the vendor page's routes) or `tasks` (ImaRouter's unified /v1/images/generations). */
+  IMAROUTER_API_STYLE: z.enum(['seed', 'tasks']).default('seed'),
+  /**
+   * Whether the provider honours Idempotency-Key (nothing documents it; `catalog-assets provider check
+   * --idempotency` finds out). Default: `unknown` for the real API, `honoured` for the simulator.
+   */
+  IMAROUTER_IDEMPOTENCY: z.enum(['honoured', 'unknown']).optional(),
   /** With no IMAROUTER_API_KEY the worker talks to the local simulator, which accepts this key. */
   SIMULATOR_API_KEY: z.string().min(1).default('sim-local-key'),
   /** Where that simulator runs (another host in docker-compose.yml); never used once IMAROUTER_API_KEY is set. */
@@ -175,8 +182,16 @@ export interface Config {
     model: string;
     timeoutMs: number;
     maxDownloadBytes: number;
+    apiStyle: 'seed' | 'tasks';
   };
-  provider: { concurrency: number; rateLimitPerSecond: number; maxWaitMinutes: number; maxPaidAttempts: number };
+  provider: {
+    concurrency: number;
+    rateLimitPerSecond: number;
+    maxWaitMinutes: number;
+    maxPaidAttempts: number;
+    /** IMAROUTER_IDEMPOTENCY with its default applied. */
+    idempotency: 'honoured' | 'unknown';
+  };
   imaging: { concurrency: number; variants: string; maxOutputPixels: number };
   referenceMode: 'inline' | 'url';
   storage: { kind: 'local' | 's3'; dir: string; s3: S3Settings | undefined };
@@ -278,12 +293,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       model: e.IMAROUTER_MODEL,
       timeoutMs: e.IMAROUTER_TIMEOUT_MS,
       maxDownloadBytes: e.IMAROUTER_MAX_DOWNLOAD_MB * 1024 * 1024,
+      apiStyle: e.IMAROUTER_API_STYLE,
     },
     provider: {
       concurrency: e.PROVIDER_CONCURRENCY,
       rateLimitPerSecond: e.PROVIDER_RATE_LIMIT_PER_SECOND,
       maxWaitMinutes: e.PROVIDER_MAX_WAIT_MINUTES,
       maxPaidAttempts: e.MAX_PAID_ATTEMPTS,
+      idempotency: e.IMAROUTER_IDEMPOTENCY ?? (e.IMAROUTER_API_KEY ? 'unknown' : 'honoured'),
     },
     imaging: { concurrency: e.IMAGING_CONCURRENCY, variants: e.VARIANTS, maxOutputPixels: e.MAX_OUTPUT_MEGAPIXELS * 1_000_000 },
     referenceMode: e.REFERENCE_MODE,
