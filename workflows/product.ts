@@ -39,6 +39,7 @@ import {
   type PreparedSlot,
   type ProductWorkflowInput,
   type ReviewDecisionSignal,
+  type BudgetRef,
   type SlotOutcome,
 } from '../src/shared/steps';
 
@@ -78,6 +79,8 @@ export interface ProductWorkflowResult {
 
 export interface ProductChanged {
   trigger: string;
+  /** A refresh coalescing into this plan: its re-run reserves against that refresh's budget. */
+  budget?: BudgetRef;
 }
 
 export const productStatusQuery = defineQuery<ProductRunStatus>('status');
@@ -154,10 +157,12 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
   const status: ProductRunStatus = { catalogId: input.catalogId, sku: input.sku, generation: input.generation, rerunPending: false, slots: {} };
   let changes = 0;
   let latestTrigger: string = input.trigger;
+  let latestBudget: BudgetRef | undefined;
   setHandler(productStatusQuery, () => status);
   setHandler(productChangedSignal, (signal) => {
     changes += 1;
     latestTrigger = signal.trigger;
+    if (signal.budget) latestBudget = signal.budget;
   });
   const decisions = new Map<string, ReviewDecisionSignal>();
   setHandler(reviewSignal, (d) => {
@@ -221,7 +226,7 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
   async function generate(slot: PlanSlotSummary, prepared: Extract<PreparedSlot, { action: 'generate' }>, state: SlotStatus, track: SlotTrack) {
     const { fingerprint, idempotencyKey } = prepared;
     track.idempotencyKey = idempotencyKey;
-    const submitInput = { ...base, slot: slot.name, fingerprint, idempotencyKey, request: prepared.request };
+    const submitInput = { ...base, slot: slot.name, fingerprint, idempotencyKey, request: prepared.request, budget: input.budget };
     state.phase = 'generating';
     const done: GenerateOutput = await generator.generateJob.executeWithOptions({ summary: `${slot.kind} ${slot.name} for SKU ${sku}` }, [submitInput]);
     // Once a job id is known, this run never submits for this generation again.
@@ -264,7 +269,7 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
     try {
       state.phase = 'preparing';
       const prepared = await dbStep('prepareSlot', { summary: `fingerprint ${slot.name} for SKU ${sku}` }, [
-        { ...base, slot: slot.name, force: input.force, dependencies },
+        { ...base, slot: slot.name, force: input.force, dependencies, budget: input.budget },
       ]);
       track.fingerprint = prepared.fingerprint;
       state.fingerprint = prepared.fingerprint;
@@ -305,7 +310,7 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
         // Reject with a note: regenerate the slot with the note added to the prompt.
         state.phase = 'preparing';
         const again = await dbStep('prepareSlot', { summary: `regenerate ${slot.name} for SKU ${sku} after review` }, [
-          { ...base, slot: slot.name, force: true, dependencies, reviewNote: d.note },
+          { ...base, slot: slot.name, force: true, dependencies, reviewNote: d.note, budget: input.budget },
         ]);
         if (again.action === 'skip') break;
         generation = await generate(slot, again, state, track);
@@ -382,7 +387,13 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
   if (pending()) {
     // A newer change arrived while this plan ran: run again with the newest data, in a fresh history.
     status.rerunPending = true;
-    await continueAsNew<typeof productWorkflow>({ ...input, trigger: latestTrigger as ProductWorkflowArgs['trigger'], force: false, generation: input.generation + 1 });
+    await continueAsNew<typeof productWorkflow>({
+      ...input,
+      trigger: latestTrigger as ProductWorkflowArgs['trigger'],
+      force: false,
+      generation: input.generation + 1,
+      ...(latestBudget ? { budget: latestBudget } : {}),
+    });
   }
   if (failed.length > 0) {
     // Successful slots are recorded; the run itself ends Failed so Temporal UI's filters tell the truth.

@@ -96,6 +96,13 @@ export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<R
   const budgetImages = input.budget?.images;
   const budgetCents = input.budget?.usd !== undefined ? Math.floor(input.budget.usd * 100) : undefined;
   let reservedImages = 0;
+  /**
+   * The budget in Postgres: every paid step of this refresh's products, their coalesced re-runs and
+   * review regenerations reserves against it before it pays; the checks here only avoid starting
+   * products that could not be paid for. Keyed by this workflow's id, so continue-as-new keeps it.
+   */
+  const budgetLimit = Math.min(budgetImages ?? Infinity, budgetCents !== undefined ? Math.floor(budgetCents / CENTS_PER_IMAGE) : Infinity);
+  const budgetRef = !input.dryRun && Number.isFinite(budgetLimit) ? { id: info.workflowId, images: budgetLimit } : undefined;
 
   function wouldExceed(extraImages: number): boolean {
     const images = counts.imagesBilled + reservedImages + extraImages;
@@ -113,7 +120,7 @@ export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<R
       const handle = await startChild(productWorkflow, {
         workflowId,
         taskQueue: info.taskQueue,
-        args: [{ catalogId: input.catalogId, sku, trigger: childTrigger }],
+        args: [{ catalogId: input.catalogId, sku, trigger: childTrigger, ...(budgetRef ? { budget: budgetRef } : {}) }],
         // A refresh that is stopped must not strand paid jobs: products finish on their own.
         parentClosePolicy: ParentClosePolicy.ABANDON,
         staticSummary: `asset plan for SKU ${sku} (${name})`,
@@ -129,7 +136,7 @@ export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<R
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         // A webhook or another refresh is running this SKU: coalesce into its re-run instead.
-        await getExternalWorkflowHandle(workflowId).signal(productChangedSignal, { trigger: 'refresh' });
+        await getExternalWorkflowHandle(workflowId).signal(productChangedSignal, { trigger: 'refresh', ...(budgetRef ? { budget: budgetRef } : {}) });
         counts.coalesced += 1;
         return;
       }
@@ -139,6 +146,12 @@ export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<R
     } finally {
       reservedImages -= reservation;
       progress.inFlight -= 1;
+    }
+    const refused = result?.slots.filter((o) => o.outcome === 'failed' && o.errorType === FailureType.budgetExhausted) ?? [];
+    if (refused.length > 0) progress.budgetExhausted = true;
+    if (failed && refused.length > 0 && refused.length === result?.slots.filter((o) => o.outcome === 'failed').length) {
+      // Refused by the budget, nothing else went wrong: the refresh ends `budget`, not failed.
+      failed = false;
     }
     if (failed) {
       const slots = result?.slots.filter((o) => o.outcome === 'failed') ?? [];
@@ -212,6 +225,12 @@ export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<R
     }
   }
   await Promise.all(inflight);
+  if (budgetRef) {
+    // What the budget paid is what its ledger rows say, re-runs and children that ended without details included.
+    const spent = await db.budgetSpent.executeWithOptions({ summary: `what budget ${budgetRef.id} paid` }, [{ budgetId: budgetRef.id }]);
+    counts.imagesBilled = spent.images;
+    counts.costCents = spent.costCents;
+  }
   progress.done = true;
   setCurrentDetails(describe());
 
