@@ -4,6 +4,7 @@ import { registerImportCommand } from './commands/import';
 import { registerLedgerCommands } from './commands/ledger';
 import { registerLocalCommand } from './commands/local';
 import { registerMigrateCommand } from './commands/migrate';
+import { registerProviderCommand } from './commands/provider';
 import { registerRefreshCommand } from './commands/refresh';
 import { registerResultsCommand } from './commands/results';
 import { registerReviewCommand } from './commands/review';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerImportCommand(program);
   registerServeCommand(program);
   registerSimulatorCommand(program);
+  registerProviderCommand(program);
   registerStatusCommand(program);
   registerAssetsCommand(program);
   registerResultsCommand(program);
