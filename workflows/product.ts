@@ -373,12 +373,14 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
     submissions,
   };
   // `needs-attention`: a slot stopped buying (re-buy cap, or an ambiguous submit parked) until an operator decides.
-  const attention = failed.some((f) => f.errorType === FailureType.needsAttention || f.errorType === FailureType.ambiguousParked);
+  const waitsForOperator = (f: { errorType: string }) => f.errorType === FailureType.needsAttention || f.errorType === FailureType.ambiguousParked;
+  const attention = failed.some(waitsForOperator);
   upsertSearchAttributes([
     { key: SA.outcome, value: attention ? 'needs-attention' : failed.length > 0 ? (generated.length > 0 ? 'partial' : 'failed') : result.outcome },
   ]);
-  if (failed.length === 0 && !input.slots) {
-    // Every slot is current for the attributes this run read: `changed` selection will pass it by.
+  if (failed.every(waitsForOperator) && !input.slots) {
+    // Every slot is current for the attributes this run read, or waits for an operator (who decides
+    // through `retry` or the ledger, not through the nightly refresh): `changed` selection passes it by.
     await dbStep('markProductSettled', { summary: `mark SKU ${sku} settled` }, [
       { catalogId: input.catalogId, sku, attributesFingerprint: plan.attributesFingerprint },
     ]);

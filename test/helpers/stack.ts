@@ -61,6 +61,12 @@ export interface TestStackOptions {
   storageDir?: string;
   /** Data converter (e.g. payload encryption) of the stack's client and workers. */
   dataConverter?: DataConverter;
+  /** Configuration variables on top of the test defaults (e.g. MAX_PAID_ATTEMPTS). */
+  env?: Record<string, string>;
+  /** Activity dependencies to replace (e.g. `idempotency: 'unknown'`). */
+  deps?: Partial<ActivityDeps>;
+  /** Slots of the imaging queue (default 2). */
+  imagingConcurrency?: number;
 }
 
 /** Serves generated packshots and scene references: `/<anything>.jpg` renders a seeded JPEG. */
@@ -104,6 +110,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     // The image server's own host:port (an allow-list entry without a port means port 80 only).
     ALLOW_PRIVATE_REFERENCE_HOSTS: new URL(images.url).host,
     VARIANTS: 'cheap',
+    ...options.env,
   });
   const provider = new SeedreamClient({ baseUrl: simulator.url, apiKey: simulator.apiKey, timeouts: { requestMs: 10_000, connectMs: 2_000, downloadMs: 10_000 } });
   const deps = buildActivityDeps(config, {
@@ -113,6 +120,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     variants: options.variants ?? [...CHEAP_TEST_VARIANTS],
     poll: { initialMs: 50, maxIntervalMs: 200, maxWaitMs: 60_000, ...options.poll },
   });
+  Object.assign(deps, options.deps);
   const activities = createActivities(deps);
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection, namespace, dataConverter: options.dataConverter });
@@ -159,7 +167,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         activities,
         providerConcurrency: 50,
         providerRatePerSecond: 1_000,
-        imagingConcurrency: 2,
+        imagingConcurrency: options.imagingConcurrency ?? 2,
         workflowBundle: { codePath: inject('workflowBundlePath') },
       });
       running = Promise.all(workers.map((w) => w.run()));
