@@ -4,10 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { upsertProducts } from '../../src/db/repositories/products';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 
 const run = promisify(execFile);
 const CATALOG = 'cli-refresh';
+/** A catalog whose products point at a packshot host that does not resolve. */
+const BAD_CATALOG = 'cli-refresh-bad-sources';
+const DOWN_HOST = 'packshots.cli.invalid';
 
 async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -41,6 +44,26 @@ describe('catalog-assets refresh', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({ catalogId: CATALOG, planned: 2, skipped: 0, generated: 2, failed: 0, submissions: 2, costUsd: 0.08 });
+  }, 120_000);
+
+  it('a dry run lists every SKU that cannot be prepared, with slot and reason, as a table and in --json; exits 4', async () => {
+    await stack.addProducts(BAD_CATALOG, ['B-1', 'B-2'].map((sku) => ({ sku, attributes: sampleAttributes(stack, sku, { packshotUrl: `https://${DOWN_HOST}/${sku}.jpg` }) })));
+    const reason = (sku: string) => `attribute "packshotUrl" (https://${DOWN_HOST}/${sku}.jpg) could not be fetched: ENOTFOUND ${DOWN_HOST}`;
+
+    const text = await cli(['refresh', '--catalog', BAD_CATALOG, '--select', 'changed', '--dry-run', '--wait'], env);
+    expect(text.code, text.stderr).toBe(4);
+    expect(text.stdout).toMatch(/^dry run: 2 planned, 0 would generate, 0 unchanged, 2 would fail \(cannot be prepared\); ~\$0\.16 estimated \(4 images\)$/m);
+    const rows = text.stdout.split('\n').filter((l) => /^B-\d/.test(l));
+    expect(rows).toHaveLength(2);
+    for (const [i, sku] of ['B-1', 'B-2'].entries()) {
+      expect(rows[i]!.split(/\s{2,}/)).toEqual([sku, 'label', 'SourceUnreachable', reason(sku)]);
+    }
+
+    const json = await cli(['refresh', '--catalog', BAD_CATALOG, '--select', 'changed', '--dry-run', '--wait', '--json'], env);
+    expect(json.code, json.stderr).toBe(4);
+    const summary = JSON.parse(json.stdout.trim()) as { failed: number; failureCount: number; failures: unknown[] };
+    expect(summary).toMatchObject({ dryRun: true, planned: 2, generated: 0, failed: 2, failureCount: 2, estimatedImages: 4 });
+    expect(summary.failures).toEqual(['B-1', 'B-2'].map((sku) => ({ sku, slot: 'label', errorType: 'SourceUnreachable', reason: reason(sku) })));
   }, 120_000);
 
   it('exits 2 with a usage message for bad input, and 3 naming the variable for bad configuration', async () => {

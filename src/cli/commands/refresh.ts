@@ -74,7 +74,8 @@ export function registerRefreshCommand(program: Command): void {
     .addHelpText(
       'after',
       `
-Exit codes: 0 done, 1 error, 2 bad usage, 3 bad configuration, 4 finished with failed products.
+Exit codes: 0 done, 1 error, 2 bad usage, 3 bad configuration, 4 finished with failed products
+(a dry run: products that cannot be prepared, listed with slot and reason).
 Examples:
   $ catalog-assets refresh --catalog acme --select changed --wait
   $ catalog-assets refresh --catalog acme --select all --dry-run --wait --json
@@ -112,7 +113,7 @@ Examples:
             );
             process.stdout.write(failureTable(summary.failures, summary.failureCount, summary.dryRun, workflowId));
           }
-          if (summary.failed > 0) throw new CliError(`${summary.failed} product(s) failed; see ${ui}`, 4);
+          if (summary.failed > 0) throw new CliError(`${summary.failed} product(s) ${summary.dryRun ? 'cannot be prepared' : 'failed'}; see ${ui}`, 4);
         } finally {
           await connection.close();
         }
