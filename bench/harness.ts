@@ -427,6 +427,8 @@ export interface WorkerProcessConfig {
   imagingConcurrency: number;
   /** Hosts the worker may fetch PIM images from although they are private (the packshot server). */
   allowPrivateHosts: string[];
+  /** The provider route family (default seed). */
+  apiStyle?: 'seed' | 'tasks';
 }
 
 export interface ActivityStat {
@@ -441,6 +443,10 @@ export interface WorkerStats {
   maxRssMb: number;
   activities: Record<string, ActivityStat>;
   jobs: JobTiming[];
+  /** Heartbeats the activities sent (Context.heartbeat calls; the SDK may throttle what reaches the server). */
+  heartbeats: number;
+  /** Provider job polls (getJob calls). */
+  polls: number;
 }
 
 type ToWorker = { type: 'stats' | 'rss'; id: number; reset?: boolean } | { type: 'stop' };

@@ -12,10 +12,11 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
 import { BENCH_DIR, log, machineInfo, round, startTemporal, type TemporalServer } from './harness';
 import { runImaging } from './imaging';
+import { runRealistic } from './realistic';
 import { runScale } from './scale';
 import { runThroughput } from './throughput';
 
-const BENCHMARKS = ['throughput', 'imaging', 'scale'] as const;
+const BENCHMARKS = ['throughput', 'imaging', 'scale', 'realistic'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 const int = (name: string, min = 0) => (v: string) => {
@@ -48,6 +49,12 @@ const program = new Command('bench')
   .option('--imaging-concurrency <n>', 'worker imaging activity slots in the throughput runs (tiny outputs: IO-bound)', int('--imaging-concurrency', 1), 8)
   .option('--db-pool <n>', 'worker Postgres pool size', int('--db-pool', 1), 20)
   .option('--output-scale <s>', 'simulator output scale (image work made negligible)', parseFloat, 0.05)
+  // realistic
+  .option('--realistic-n <n>', 'hero SKUs in the realistic-latency refresh', int('--realistic-n', 1), 1000)
+  .option('--realistic-concurrency <c>', 'provider cap C of that run', int('--realistic-concurrency', 1), 256)
+  .option('--realistic-time-scale <x>', 'latency time scale (1 = real time)', parseFloat, 1)
+  .option('--realistic-window <w>', 'refresh window (default C x 1.25)', int('--realistic-window', 1))
+  .option('--realistic-sweep <list>', 'further caps C to run, comma-separated (N scaled to the same number of waves)', (v) => v.split(',').map((x) => Number(x.trim())).filter((x) => Number.isInteger(x) && x > 0), [] as number[])
   // imaging
   .option('--imaging-reps <n>', 'images each side of project vs minimal (each ~1 s: enough reps to outweigh scheduling noise)', int('--imaging-reps', 1), 10)
   .option('--imaging-images <n>', 'images in the concurrency = cores run (peak RSS)', int('--imaging-images', 1), 6)
@@ -91,6 +98,11 @@ interface Opts {
   dryRunPageSize: number;
   dryRunSkusPerRun: number;
   historySamples: number;
+  realisticN: number;
+  realisticConcurrency: number;
+  realisticTimeScale: number;
+  realisticWindow?: number;
+  realisticSweep: number[];
   out: string;
   merge: boolean;
 }
@@ -120,7 +132,7 @@ async function main(): Promise<void> {
 
   let temporal: TemporalServer | undefined;
   try {
-    if (selected.has('throughput') || selected.has('scale')) {
+    if (selected.has('throughput') || selected.has('scale') || selected.has('realistic')) {
       log('starting the Temporal dev server');
       temporal = await startTemporal();
     }
@@ -161,6 +173,19 @@ async function main(): Promise<void> {
     );
     await run('scale', () =>
       runScale(temporal!, { skus: o.skus, tableSkus: o.tableSkus, dryRunPageSize: o.dryRunPageSize, dryRunSkusPerRun: o.dryRunSkusPerRun, historySamples: o.historySamples }),
+    );
+    await run('realistic', () =>
+      runRealistic(temporal!, {
+        n: o.realisticN,
+        concurrency: o.realisticConcurrency,
+        timeScale: o.realisticTimeScale,
+        ...(o.realisticWindow !== undefined ? { window: o.realisticWindow } : {}),
+        providerRatePerSecond: o.providerRate,
+        imagingConcurrency: o.imagingConcurrency,
+        databasePoolSize: o.dbPool,
+        outputScale: o.outputScale,
+        sweep: o.realisticSweep,
+      }),
     );
   } finally {
     await temporal?.teardown();
@@ -208,6 +233,15 @@ function printTable(r: Record<string, any>): void {
       rows.push({ benchmark: 'throughput', figure: 'same, vs plain in-process script (s)', value: s.seconds, baseline: `plain ${s.plainScriptSeconds}`, ratio: s.ratioToPlainScript });
     }
   }
+  const rl = r.realistic;
+  if (rl) {
+    rows.push({ benchmark: 'realistic', figure: `hero-only refresh, N=${rl.n}, realistic latency x${rl.timeScale} (L=${rl.meanLatencyMs} ms), C=${rl.concurrency} (s)`, value: rl.seconds, baseline: `bound ${rl.boundSeconds}`, ratio: rl.ratioToBound, target: '<= 1.15' });
+    rows.push({ benchmark: 'realistic', figure: "same, the provider's own makespan (s)", value: rl.providerSpanSeconds, baseline: `bound ${rl.boundSeconds}`, ratio: rl.providerSpanRatioToBound });
+    rows.push({ benchmark: 'realistic', figure: 'polls / heartbeats per job', value: `${rl.pollsPerJob} / ${rl.heartbeatsPerJob}` });
+    rows.push({ benchmark: 'realistic', figure: 'CPU ms per SKU / worker peak RSS (MB)', value: `${rl.cpu.msPerSku} / ${rl.workerPeakRssMb}` });
+    rows.push({ benchmark: 'realistic', figure: 'jobs in flight one machine holds at 80 % CPU (estimate)', value: rl.inFlightAtCpuLimit });
+    for (const s of rl.sweep ?? []) rows.push({ benchmark: 'realistic', figure: `sweep C=${s.concurrency}, N=${s.n} (s)`, value: s.seconds, baseline: `bound ${s.boundSeconds}`, ratio: s.ratioToBound });
+  }
   const i = r.imaging;
   if (i) {
     rows.push({ benchmark: 'imaging', figure: 'materialize, 2048 px output, default set (s/image, wall)', value: i.secondsPerImage, baseline: `minimal ${i.minimalSecondsPerImage}`, ratio: i.ratioToMinimal, target: '<= 1.10' });
@@ -243,6 +277,10 @@ function printTable(r: Record<string, any>): void {
   if (t?.threeSlot?.whereTimeGoes) {
     console.log('\nWhere the time goes (three-slot):');
     for (const line of t.threeSlot.whereTimeGoes) console.log(`  - ${line}`);
+  }
+  if (rl?.whereTimeGoes) {
+    console.log('\nWhere the time goes (realistic latency):');
+    for (const line of rl.whereTimeGoes) console.log(`  - ${line}`);
   }
   if (i?.alternatives) {
     console.log('\nVariant sets for a 30,000-output catalog (CPU: measured fixed part + measured encodes):');

@@ -25,12 +25,21 @@ const send = (m: unknown) => process.send?.(m);
 
 const activityTimes = new Map<string, { queue: number[]; exec: number[] }>();
 let jobTimings: JobTiming[] = [];
+let heartbeats = 0;
+let polls = 0;
 
 function instrument(activities: Activities): Activities {
   const wrapped: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(activities) as Array<[string, (...args: unknown[]) => Promise<unknown>]>) {
     wrapped[name] = async (...args: unknown[]) => {
-      const info = Context.current().info;
+      const ctx = Context.current();
+      const info = ctx.info;
+      // Counts heartbeats without changing them (heartbeat is an instance property of the context).
+      const beat = ctx.heartbeat;
+      (ctx as { heartbeat: (details?: unknown) => void }).heartbeat = (details?: unknown) => {
+        heartbeats++;
+        beat(details);
+      };
       const queued = Date.now() - info.currentAttemptScheduledTimestampMs;
       const t0 = performance.now();
       try {
@@ -58,6 +67,8 @@ function snapshot(): WorkerStats {
     maxRssMb: process.resourceUsage().maxRSS / 1024,
     activities,
     jobs: jobTimings,
+    heartbeats,
+    polls,
   };
 }
 
@@ -74,9 +85,15 @@ async function main(): Promise<void> {
     ALLOW_PRIVATE_REFERENCE_HOSTS: config.allowPrivateHosts.join(','),
   });
   const db = createDb(config.databaseUrl, { poolSize: config.databasePoolSize, applicationName: 'catalog-assets-bench-worker' });
-  const provider = new SeedreamClient({ baseUrl: config.simulatorUrl, apiKey: config.apiKey, timeouts: { requestMs: 20_000, connectMs: 5_000, downloadMs: 30_000 } });
+  const provider = new SeedreamClient({
+    baseUrl: config.simulatorUrl,
+    apiKey: config.apiKey,
+    apiStyle: config.apiStyle ?? 'seed',
+    timeouts: { requestMs: 20_000, connectMs: 5_000, downloadMs: 30_000 },
+  });
   const getJob = provider.getJob.bind(provider);
   provider.getJob = async (jobId, opts) => {
+    polls++;
     const job = await getJob(jobId, opts);
     if (job.status === 'completed' || job.status === 'failed') {
       const t = jobTiming(job, Date.now());
@@ -106,6 +123,8 @@ async function main(): Promise<void> {
       if (m.reset) {
         activityTimes.clear();
         jobTimings = [];
+        heartbeats = 0;
+        polls = 0;
       }
     } else if (m.type === 'rss') {
       send({ type: 'rss', id: m.id, rssMb: process.memoryUsage().rss / 1024 / 1024 });
