@@ -272,9 +272,9 @@ export function createCatalogActivities(deps: ActivityDeps) {
     },
 
     /** What a refresh's budget paid for, from the ledger rows of its reservations. */
-    async budgetSpent(input: { budgetId: string }): Promise<{ images: number; costCents: number; jobs: number }> {
+    async budgetSpent(input: { budgetId: string }): Promise<{ images: number; costCents: number; jobs: number; unsettled: number }> {
       const spent = await budgetSpent(db, input.budgetId);
-      return { images: spent.images, costCents: spent.costCents, jobs: spent.jobs };
+      return { images: spent.images, costCents: spent.costCents, jobs: spent.jobs, unsettled: spent.unsettled };
     },
 
     async recordSlot(input: RecordSlotInput): Promise<RecordedSlot> {

@@ -14,6 +14,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   patched,
   startChild,
   upsertSearchAttributes,
@@ -48,6 +49,9 @@ const DB_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 30, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES] },
 };
+/** How long a budgeted refresh waits, at most, for steps still paying from its budget (300 × 2 s). */
+const BUDGET_SETTLE_WAITS = 300;
+const BUDGET_SETTLE_POLL = '2 seconds';
 const ESTIMATE_OPTIONS: ActivityOptions = { ...DB_OPTIONS, startToCloseTimeout: '10 minutes', heartbeatTimeout: '1 minute' };
 
 function productResultOf(err: unknown): ProductWorkflowResult | undefined {
@@ -226,8 +230,14 @@ export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<R
   }
   await Promise.all(inflight);
   if (budgetRef) {
-    // What the budget paid is what its ledger rows say, re-runs and children that ended without details included.
-    const spent = await db.budgetSpent.executeWithOptions({ summary: `what budget ${budgetRef.id} paid` }, [{ budgetId: budgetRef.id }]);
+    // What the budget paid is what its ledger rows say, re-runs and children that ended without details
+    // included. Plans this refresh coalesced into may still be paying from it: wait (bounded) for the
+    // steps that reserved to be billed or fail, so the report is the ledger's.
+    let spent = await db.budgetSpent.executeWithOptions({ summary: `what budget ${budgetRef.id} paid` }, [{ budgetId: budgetRef.id }]);
+    for (let waits = 0; spent.unsettled > 0 && waits < BUDGET_SETTLE_WAITS; waits++) {
+      await sleep(BUDGET_SETTLE_POLL);
+      spent = await db.budgetSpent.executeWithOptions({ summary: `what budget ${budgetRef.id} paid (${spent.unsettled} steps still paying)` }, [{ budgetId: budgetRef.id }]);
+    }
     counts.imagesBilled = spent.images;
     counts.costCents = spent.costCents;
   }

@@ -92,12 +92,17 @@ export async function releaseBudget(db: Kysely<Database>, r: { budgetId: string;
 }
 
 /** What a budget's steps cost, from the ledger: the refresh reports this, so its cost is the ledger's. */
-export async function budgetSpent(db: Db, budgetId: string): Promise<{ images: number; costCents: number; jobs: number; heldImages: number }> {
+export async function budgetSpent(db: Db, budgetId: string): Promise<{ images: number; costCents: number; jobs: number; heldImages: number; unsettled: number }> {
   const row = await sql<{ images: string; cents: string; jobs: string }>`
     select coalesce(sum(j.images_billed), 0) as images, coalesce(sum(j.cost_cents), 0) as cents, count(j.id) as jobs
     from budget_reservations r join generation_jobs j on j.idempotency_key = r.idempotency_key
     where r.budget_id = ${budgetId}`.execute(db);
   const used = Number((await usedImages(db, budgetId)).rows[0]?.used ?? 0);
+  // Reservations whose step has not been billed or failed yet: the step may still pay.
+  const open = await sql<{ n: string }>`
+    select count(*) as n from budget_reservations r
+    left join generation_jobs j on j.idempotency_key = r.idempotency_key
+    where r.budget_id = ${budgetId} and r.images > 0 and (j.id is null or (j.image_outcomes is null and j.status <> 'failed'))`.execute(db);
   const r = row.rows[0];
-  return { images: Number(r?.images ?? 0), costCents: Number(r?.cents ?? 0), jobs: Number(r?.jobs ?? 0), heldImages: used };
+  return { images: Number(r?.images ?? 0), costCents: Number(r?.cents ?? 0), jobs: Number(r?.jobs ?? 0), heldImages: used, unsettled: Number(open.rows[0]?.n ?? 0) };
 }
