@@ -7,7 +7,7 @@
  * page's SKUs, each one query), so a page of 200 SKUs costs the same handful of round trips as a page of 2.
  */
 import { sql, type Kysely } from 'kysely';
-import { ledgerTotals } from '../db/repositories/jobs';
+import { ledgerTotals, moneyFigures, type MoneyFigures } from '../db/repositories/jobs';
 import type { Database } from '../db/schema';
 import { DEFAULT_PLAN, planSchema } from '../shared/plan';
 
@@ -91,6 +91,8 @@ export interface ResultsData {
   rows: ResultsRow[];
   page: { offset: number; limit: number; total: number };
   totals: { failedSlots: number; jobs: number; imagesBilled: number; costCents: number };
+  /** Billed, kept, unusable (and why), ambiguous: the same figures as `catalog-assets status`. */
+  money: MoneyFigures;
   generatedAt: string;
 }
 
@@ -124,7 +126,7 @@ export async function loadResultsData(db: Kysely<Database>, catalogId: string, o
 
   let products = db.selectFrom('products').where('catalog_id', '=', catalogId);
   if (!options.includeRemoved) products = products.where('status', '=', 'active');
-  const [countRow, page, failedRow, ledger] = await Promise.all([
+  const [countRow, page, failedRow, ledger, money] = await Promise.all([
     products.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
     products.select(['sku', 'name', 'status']).orderBy('sku').limit(limit).offset(offset).execute(),
     db
@@ -134,6 +136,7 @@ export async function loadResultsData(db: Kysely<Database>, catalogId: string, o
       .where('outcome', '=', 'failed')
       .executeTakeFirstOrThrow(),
     ledgerTotals(db, { catalogId }),
+    moneyFigures(db, { catalogId }),
   ]);
 
   const skus = page.map((p) => p.sku);
@@ -262,6 +265,7 @@ export async function loadResultsData(db: Kysely<Database>, catalogId: string, o
     })),
     page: { offset, limit, total: Number(countRow.n) },
     totals: { failedSlots: Number(failedRow.n), jobs: ledger.jobs, imagesBilled: ledger.imagesBilled, costCents: ledger.costCents },
+    money,
     generatedAt: new Date().toISOString(),
   };
 }

@@ -363,6 +363,9 @@ ${options.metaCsp ? `<meta http-equiv="Content-Security-Policy" content="${esc(o
 <span><b>${complete}</b> of ${data.rows.length} on this page complete</span>
 <span class="${pageFailures ? 'bad' : ''}"><b>${pageFailures}</b> failed ${pageFailures === 1 ? 'slot' : 'slots'} on this page (${data.totals.failedSlots} in the catalog)</span>
 <span><b>${data.totals.jobs}</b> jobs · <b>${data.totals.imagesBilled}</b> images billed · <b>${usd(data.totals.costCents)}</b> spent</span>
+<span>kept <b>${data.money.keptImages}</b> · delivered, not yet kept <b>${data.money.deliveredImages}</b></span>
+<span class="${data.money.unusable.length ? 'bad' : ''}">paid but unusable <b>${data.money.unusable.reduce((t, u) => t + u.images, 0)}</b>${data.money.unusable.length ? ` (${esc(data.money.unusable.map((u) => `${u.images} ${u.reason}`).join(', '))})` : ''}</span>
+<span class="${data.money.ambiguousSteps ? 'bad' : ''}">ambiguous <b>${data.money.ambiguousSteps}</b>${data.money.ambiguousSteps ? ' (maybe billed: catalog-assets ledger list)' : ''}</span>
 <span>as of ${esc(when(data.generatedAt))}</span>
 </div>
 </header>

@@ -72,6 +72,17 @@ function data(rows: ResultsRow[], page = { offset: 0, limit: 200, total: rows.le
     rows,
     page,
     totals: { failedSlots: 1, jobs: 7, imagesBilled: 6, costCents: 24 },
+    money: {
+      billedImages: 6,
+      billedCents: 24,
+      keptImages: 4,
+      keptCents: 16,
+      deliveredImages: 0,
+      unusable: [{ reason: 'expired', jobs: 1, images: 1, cents: 4 }, { reason: '<script>', jobs: 1, images: 1, cents: 4 }],
+      ambiguousSteps: 1,
+      ambiguousImagesAtRisk: 1,
+      providerReportedUsd: null,
+    },
     generatedAt: '2026-11-24T20:00:00.000Z',
   };
 }
@@ -127,6 +138,14 @@ describe('renderResultsPage', () => {
     expect(html).toContain('../../etc/passwd'); // as text: it is never part of a URL
     expect(html).not.toMatch(/(src|href)="[^"]*etc\/passwd/);
     expect(html).toContain('Acme &lt;Beauty&gt; &amp; &quot;Co&quot;');
+  });
+
+  it('shows where the money went: kept, paid but unusable with reasons (escaped), ambiguous', () => {
+    const html = renderResultsPage(data([{ sku: 'A-1', name: 'A', status: 'active', cells: [cell('hero'), cell('label'), cell('lifestyle')] }]));
+    assertOnlyOwnMarkup(html);
+    expect(html).toContain('kept <b>4</b>');
+    expect(html).toContain('paid but unusable <b>2</b> (1 expired, 1 &lt;script&gt;)');
+    expect(html).toContain('ambiguous <b>1</b> (maybe billed: catalog-assets ledger list)');
   });
 
   it('builds image URLs only from content keys, percent-encoded, and drops anything else', () => {
