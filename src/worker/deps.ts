@@ -43,7 +43,7 @@ export function buildActivityDeps(
     sourceFetch: { ...config.sourceFetch },
     poll: { initialMs: 500, maxIntervalMs: 5_000, maxWaitMs: config.provider.maxWaitMinutes * 60_000, ...parts.poll },
     providerIdentity: providerIdentity(config),
-    idempotency: idempotencyMode(config),
+    idempotency: config.provider.idempotency,
     maxPaidAttempts: config.provider.maxPaidAttempts,
   };
 }
@@ -51,10 +51,4 @@ export function buildActivityDeps(
 /** `simulator|real <base URL> <model>`: what made an image, in its fingerprint and its ledger row. */
 export function providerIdentity(config: Config): string {
   return `${config.imarouter.kind} ${config.imarouter.baseUrl.replace(/\/+$/, '')} ${config.imarouter.model}`;
-}
-
-/** IMAROUTER_IDEMPOTENCY, defaulting to `honoured` for the simulator and `unknown` for the real API. */
-function idempotencyMode(config: Config): 'honoured' | 'unknown' {
-  const configured = (config.provider as { idempotency?: 'honoured' | 'unknown' }).idempotency;
-  return configured ?? (config.imarouter.kind === 'simulator' ? 'honoured' : 'unknown');
 }
