@@ -13,6 +13,7 @@ import { registerServeCommand } from './commands/serve';
 import { registerSetupCommand } from './commands/setup';
 import { registerSimulatorCommand } from './commands/simulator';
 import { registerStatusCommand } from './commands/status';
+import { registerWebhookCommand } from './commands/webhook';
 import { registerWorkerCommand } from './commands/worker';
 import { CliError, printError } from './context';
 
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerResultsCommand(program);
   registerLedgerCommands(program);
   registerLocalCommand(program);
+  registerWebhookCommand(program);
   return program;
 }
 

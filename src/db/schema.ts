@@ -86,6 +86,21 @@ export interface WebhookEventsTable {
   received_at: Generated<Date>;
 }
 
+/**
+ * A catalog's own webhook secrets, sealed (see src/http/webhookSecrets.ts): the current one, and the
+ * previous one until it expires (rotation).
+ */
+export interface WebhookSecretsTable {
+  catalog_id: string;
+  /** Which WEBHOOK_SECRET_KEY sealed them (a short hash of the key, never the key). */
+  key_id: string;
+  current_secret: Buffer;
+  previous_secret: Buffer | null;
+  previous_expires_at: Timestamp | null;
+  created_at: Generated<Date>;
+  rotated_at: Timestamp;
+}
+
 export interface GenerationJobsTable {
   id: Generated<string>;
   idempotency_key: string;
@@ -199,6 +214,7 @@ export interface Database {
   refresh_failures: RefreshFailuresTable;
   review_decisions: ReviewDecisionsTable;
   webhook_events: WebhookEventsTable;
+  webhook_secrets: WebhookSecretsTable;
 }
 
 export type Catalog = Selectable<CatalogsTable>;

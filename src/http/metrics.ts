@@ -13,6 +13,7 @@ export type WebhookRejection =
   | 'too_large'
   | 'unknown_catalog'
   | 'disabled'
+  | 'secret_unavailable'
   | 'trigger_failed';
 
 export interface HttpMetrics {
@@ -55,7 +56,7 @@ export function createHttpMetrics(registry = new Registry()): HttpMetrics {
   };
   // Zero-valued series exist from the start, so rate() and alerts work before the first event.
   for (const outcome of ['accepted', 'duplicate', 'stale', 'unchanged'] satisfies WebhookEventOutcome[]) metrics.webhookEvents.inc({ outcome }, 0);
-  for (const reason of ['signature', 'timestamp', 'payload', 'too_large', 'unknown_catalog', 'disabled', 'trigger_failed'] satisfies WebhookRejection[]) {
+  for (const reason of ['signature', 'timestamp', 'payload', 'too_large', 'unknown_catalog', 'disabled', 'secret_unavailable', 'trigger_failed'] satisfies WebhookRejection[]) {
     metrics.webhookRejected.inc({ reason }, 0);
   }
   return metrics;

@@ -8,13 +8,14 @@
  * request injector for tests. Express would need body parsers and hand-rolled validation for the same.
  *
  * Routes:
- *   POST /webhooks/pim/:catalogId   PIM events, HMAC-signed (see signature.ts, akeneo.ts, routes/webhooks.ts)
+ *   POST /webhooks/pim/:catalogId   PIM events, HMAC-signed with the catalog's secret (signature.ts, webhookSecrets.ts, akeneo.ts, routes/webhooks.ts)
  *   POST /webhooks/pim              the same, catalog from `?catalog=<id>` or `X-Catalog-Id: <id>`
  *   POST /catalogs/:id/refresh      start a refresh (bearer token)
  *   GET  /catalogs/:id/status       the catalog at a glance (bearer token)
  *   POST /catalogs/:id/skus/:sku/review  a review decision for a slot waiting for review (bearer token)
  *   GET  /metrics                   Prometheus text (bearer token)
- *   GET  /healthz                   Postgres and Temporal reachability, 200 or 503 (open)
+ *   GET  /healthz                   Postgres and Temporal up/down, 200 or 503 (open; details with the bearer token)
+ *   POST /codec/encode|decode       Temporal payload codec (bearer: SERVICE_TOKEN or TEMPORAL_CODEC_TOKEN), when payloads are encrypted
  *
  * Errors are JSON `{ error: <code>, message, field? }`; bad input is always a 4xx naming the reason,
  * never a 500, and no message carries a configured secret (redact()).
@@ -38,6 +39,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import { registerResultsRoutes } from '../results/routes';
 import type { AssetStorage } from '../storage/types';
 import { registerCodecRoutes } from '../temporal/codecRoutes';
+import { createWebhookSecretResolver, type WebhookSecretResolver } from './webhookSecrets';
 
 /** Starts (or signals) a SKU's product workflow. Production: triggerProduct; tests: a recorder. */
 export type ProductTrigger = (
@@ -60,8 +62,15 @@ export interface ServerDeps {
   /** The address the service will listen on: with no serviceToken only a loopback address is allowed. */
   host: string;
   serviceToken?: string;
-  /** With no secret the webhook routes answer 503: unsigned webhooks are never accepted. */
+  /**
+   * The shared webhook secret, only for catalogs without their own (see webhookSecrets.ts). With
+   * neither it nor webhookSecretKey the webhook routes answer 503: unsigned webhooks are never accepted.
+   */
   webhookSecret?: string;
+  /** WEBHOOK_SECRET_KEY: opens the per-catalog webhook secrets stored in Postgres. */
+  webhookSecretKey?: Buffer;
+  /** TEMPORAL_CODEC_TOKEN: accepted by the payload codec endpoint besides serviceToken. */
+  codecToken?: string;
   webhookToleranceSeconds?: number;
   webhookMaxEvents?: number;
   bodyLimitBytes?: number;
@@ -92,6 +101,10 @@ export interface RouteContext {
   logger: Logger;
   serviceToken: string | undefined;
   webhookSecret: string | undefined;
+  /** False when no secret of any kind is configured: every delivery is refused with 503. */
+  webhooksEnabled: boolean;
+  /** The secrets that verify a delivery to a catalog. */
+  webhookSecrets: WebhookSecretResolver;
   webhookToleranceSeconds: number;
   webhookMaxEvents: number;
   bodyLimitBytes: number;
@@ -125,6 +138,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   // Secrets passed in directly (not through loadConfig) are redacted all the same.
   registerSecret(deps.serviceToken);
   registerSecret(deps.webhookSecret);
+  registerSecret(deps.codecToken);
   const logger = deps.logger ?? pino({ level: 'silent' });
   const bodyLimitBytes = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const ctx: RouteContext = {
@@ -132,6 +146,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     logger,
     serviceToken: deps.serviceToken,
     webhookSecret: deps.webhookSecret,
+    webhooksEnabled: Boolean(deps.webhookSecret || deps.webhookSecretKey),
+    webhookSecrets: createWebhookSecretResolver({ db: deps.db, key: deps.webhookSecretKey, sharedSecret: deps.webhookSecret, now: deps.now }),
     webhookToleranceSeconds: deps.webhookToleranceSeconds ?? 300,
     webhookMaxEvents: deps.webhookMaxEvents ?? 1_000,
     bodyLimitBytes,
@@ -145,7 +161,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     metrics: deps.metrics ?? createHttpMetrics(),
   };
   if (authMode === 'open-loopback') logger.warn({ host: deps.host }, 'SERVICE_TOKEN is not set: service routes are open to callers on this machine (loopback only)');
-  if (!deps.webhookSecret) logger.warn('WEBHOOK_SECRET is not set: PIM webhooks are refused (503)');
+  if (!ctx.webhooksEnabled) logger.warn('neither WEBHOOK_SECRET nor WEBHOOK_SECRET_KEY is set: PIM webhooks are refused (503)');
+  else if (deps.webhookSecret) {
+    logger.warn('WEBHOOK_SECRET (shared) verifies deliveries for every catalog without its own secret: those catalogs are not isolated from one another; give each its own (catalog-assets webhook secret set)');
+  }
 
   const app = Fastify({
     loggerInstance: logger,
@@ -227,10 +246,15 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
   if (deps.codec) {
     const codec = deps.codec;
-    void app.register((child, _opts, done) => {
-      registerCodecRoutes(child, { codec: codec.codec, allowedOrigins: codec.allowedOrigins });
-      done();
-    });
+    const tokens = [deps.serviceToken, deps.codecToken].filter((t): t is string => Boolean(t));
+    // Whoever may call the codec can read every payload: it is never mounted without a credential.
+    if (tokens.length === 0) logger.warn('the payload codec endpoint is not mounted: set SERVICE_TOKEN or TEMPORAL_CODEC_TOKEN to let Temporal UI read encrypted payloads');
+    else {
+      void app.register((child, _opts, done) => {
+        registerCodecRoutes(child, { codec: codec.codec, allowedOrigins: codec.allowedOrigins, tokens });
+        done();
+      });
+    }
   }
   registerHealthRoute(app, ctx);
   return app;

@@ -1,5 +1,5 @@
 /**
- * Webhook signatures: HMAC-SHA256 with WEBHOOK_SECRET over `${timestamp}.${rawBody}` (the exact bytes
+ * Webhook signatures: HMAC-SHA256 with the catalog's secret (webhookSecrets.ts) over `${timestamp}.${rawBody}` (the exact bytes
  * received, before any parsing), sent as
  *
  *   X-Timestamp: <unix seconds>
@@ -42,7 +42,11 @@ function header(headers: Headers, names: readonly string[]): string | string[] |
   return undefined;
 }
 
-export function verifyWebhook(o: { secret: string; headers: Headers; rawBody: Buffer; nowMs: number; toleranceSeconds: number }): SignatureCheck {
+/**
+ * `secret`: the secret, or every secret valid for the catalog (current and previous during a
+ * rotation); an empty list verifies nothing, with the same answer as a wrong signature.
+ */
+export function verifyWebhook(o: { secret: string | readonly string[]; headers: Headers; rawBody: Buffer; nowMs: number; toleranceSeconds: number }): SignatureCheck {
   const sig = header(o.headers, SIGNATURE_HEADERS);
   const ts = header(o.headers, TIMESTAMP_HEADERS);
   if (sig === undefined || sig === '') return { ok: false, reason: 'missing_signature', message: 'the X-Signature header is missing' };
@@ -57,10 +61,11 @@ export function verifyWebhook(o: { secret: string; headers: Headers; rawBody: Bu
   }
   if (candidates.length === 0) return { ok: false, reason: 'malformed_signature', message: 'X-Signature must be sha256=<64 hex digits>' };
 
-  const expected = digest(o.secret, ts, o.rawBody);
-  // Every candidate is compared (no early exit), each in constant time over equal-length buffers.
+  const secrets = typeof o.secret === 'string' ? [o.secret] : o.secret;
+  const expected = secrets.map((secret) => digest(secret, ts, o.rawBody));
+  // Every candidate against every secret (no early exit), each in constant time over equal-length buffers.
   let matched = false;
-  for (const c of candidates) matched = timingSafeEqual(c, expected) || matched;
+  for (const c of candidates) for (const e of expected) matched = timingSafeEqual(c, e) || matched;
   if (!matched) return { ok: false, reason: 'bad_signature', message: 'the signature does not match the body' };
 
   const skew = Math.abs(o.nowMs / 1000 - Number(ts));

@@ -3,15 +3,20 @@
  * encrypted payloads in clear: `POST <prefix>/decode` and `POST <prefix>/encode`, each taking and
  * returning `{ "payloads": [{ "metadata": { "<key>": "<base64>" }, "data": "<base64>" }] }`.
  *
+ * Whoever may call it can decrypt every payload and forge encrypted ones, so every POST needs a
+ * credential: `Authorization: Bearer <token>` with one of `tokens` (the service token, or
+ * TEMPORAL_CODEC_TOKEN for the codec alone), compared in constant time. There is no open mode:
+ * mounting without a token throws. Temporal CLI passes it with `--codec-auth "Bearer <token>"`;
+ * Temporal UI's "pass access token" sends the UI's own access token, so use the UI where that token
+ * is this one, or behind a proxy that adds the header.
+ *
  * Set Temporal UI's "Codec Server endpoint" to `http(s)://<this service>/codec` (or start the dev
  * server with `--ui-codec-endpoint`). The browser calls it cross-origin, so the routes answer CORS
- * preflights for the allowed origins (the UI's, TEMPORAL_UI_URL) and refuse requests from any other
- * origin with 403; requests without an Origin header (the CLI, curl) are not browser requests and pass.
- * With `token` set, POSTs need `Authorization: Bearer <token>` as well (Temporal UI's "pass access
- * token" option sends the UI's own token, so use this where the UI's token is that token, or behind a
- * proxy that adds it).
+ * (preflights included) for the allowed origins only (the UI's, TEMPORAL_UI_URL) and refuse any other
+ * origin with 403. A request without an Origin header gets no CORS answer and no pass either: the
+ * credential decides, as for any other caller.
  *
- * Mount: `registerCodecRoutes(app, { codec, allowedOrigins: [config.temporal.uiUrl] })`, or
+ * Mount: `registerCodecRoutes(app, { codec, allowedOrigins: [config.temporal.uiUrl], tokens })`, or
  * `app.register(codecRoutesPlugin, { ... })`.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -26,8 +31,8 @@ export interface CodecRouteOptions {
   allowedOrigins: string[];
   /** Default `/codec`. */
   prefix?: string;
-  /** When set, POSTs need `Authorization: Bearer <token>`. */
-  token?: string;
+  /** POSTs need `Authorization: Bearer <one of these>`; at least one is required. */
+  tokens: Array<string | undefined>;
   /** Most payloads in one request (default 1,000). */
   maxPayloads?: number;
 }
@@ -70,18 +75,27 @@ function bearerIs(header: string | undefined, token: string): boolean {
   return m ? timingSafeEqual(sha256(m[1]!), sha256(token)) : false;
 }
 
+export class CodecRouteConfigError extends Error {
+  override readonly name = 'CodecRouteConfigError';
+}
+
 export function registerCodecRoutes(app: FastifyInstance, options: CodecRouteOptions): void {
+  const tokens = options.tokens.filter((t): t is string => typeof t === 'string' && t.length > 0);
+  if (tokens.length === 0) throw new CodecRouteConfigError('the payload codec endpoint needs a credential: set SERVICE_TOKEN or TEMPORAL_CODEC_TOKEN');
   const prefix = (options.prefix ?? '/codec').replace(/\/+$/, '');
   const allowed = new Set(options.allowedOrigins.map(originOf));
   const maxPayloads = options.maxPayloads ?? 1_000;
   const body = z.object({ payloads: z.array(jsonPayload).max(maxPayloads) }).passthrough();
 
-  /** Sets the CORS headers for an allowed origin; false when the request comes from another origin. */
+  /**
+   * Sets the CORS headers for an allowed origin; false for another origin. No Origin (not a browser)
+   * gets no CORS headers, and nothing else: the credential check that follows decides.
+   */
   function cors(request: FastifyRequest, reply: FastifyReply): boolean {
     const origin = request.headers.origin;
     reply.header('vary', 'Origin');
     if (origin === undefined) return true;
-    if (!allowed.has(origin)) return false;
+    if (typeof origin !== 'string' || !allowed.has(origin)) return false;
     reply.header('access-control-allow-origin', origin);
     reply.header('access-control-allow-credentials', 'true');
     return true;
@@ -90,7 +104,8 @@ export function registerCodecRoutes(app: FastifyInstance, options: CodecRouteOpt
   for (const op of ['encode', 'decode'] as const) {
     const url = `${prefix}/${op}`;
     app.options(url, async (request, reply) => {
-      if (!cors(request, reply)) return reply.code(403).send({ error: 'forbidden_origin', message: 'this origin may not use the codec endpoint' });
+      // A preflight is a browser's, and only the UI's origin gets one.
+      if (request.headers.origin === undefined || !cors(request, reply)) return reply.code(403).send({ error: 'forbidden_origin', message: 'this origin may not use the codec endpoint' });
       reply.header('access-control-allow-methods', 'POST, OPTIONS');
       reply.header('access-control-allow-headers', 'Content-Type, X-Namespace, Authorization');
       reply.header('access-control-max-age', '600');
@@ -99,8 +114,11 @@ export function registerCodecRoutes(app: FastifyInstance, options: CodecRouteOpt
     app.post(url, async (request, reply) => {
       reply.header('cache-control', 'no-store');
       if (!cors(request, reply)) return reply.code(403).send({ error: 'forbidden_origin', message: 'this origin may not use the codec endpoint' });
-      if (options.token && !bearerIs(request.headers.authorization, options.token)) {
-        return reply.code(401).send({ error: 'unauthorized', message: 'the codec endpoint needs Authorization: Bearer <token>' });
+      // Every token is compared (no early exit), so timing does not tell which one nearly matched.
+      let authorized = false;
+      for (const t of tokens) authorized = bearerIs(request.headers.authorization, t) || authorized;
+      if (!authorized) {
+        return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'the codec endpoint needs Authorization: Bearer <SERVICE_TOKEN or TEMPORAL_CODEC_TOKEN>' });
       }
       const parsed = body.safeParse(request.body);
       if (!parsed.success) {

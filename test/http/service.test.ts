@@ -166,21 +166,31 @@ describe('the HTTP service over real HTTP', () => {
   it('reports health: 200 when Postgres and Temporal answer, 503 naming the one that does not', async () => {
     const ok = await call(`${service.url}/healthz`);
     expect(ok.status).toBe(200);
-    expect(ok.json).toMatchObject({ status: 'ok', checks: { postgres: { ok: true }, temporal: { ok: true } } });
+    expect(ok.json).toEqual({ status: 'ok', checks: { postgres: { ok: true, status: 'up' }, temporal: { ok: true, status: 'up' } } });
 
+    // A dependency that fails with text an attacker would like: hosts, users, a password, a token.
+    const secretLooking = `14 UNAVAILABLE: connect ECONNREFUSED 10.20.30.40:7233 user=temporal_admin password=hunter2-prod-pw key ${TOKEN}`;
     const sick = await startService(database.db, {
       healthChecks: {
         temporal: async () => {
-          throw new Error(`14 UNAVAILABLE: no connection (key ${TOKEN})`);
+          throw new Error(secretLooking);
         },
       },
     });
     try {
+      // Without the token: up or down per dependency, nothing of the error.
       const res = await call(`${sick.url}/healthz`);
       expect(res.status).toBe(503);
-      expect(res.json).toMatchObject({ status: 'unavailable', checks: { postgres: { ok: true }, temporal: { ok: false } } });
-      expect(res.json.checks.temporal.error).toContain('UNAVAILABLE');
-      expect(res.text).not.toContain(TOKEN);
+      expect(res.json).toEqual({ status: 'unavailable', checks: { postgres: { ok: true, status: 'up' }, temporal: { ok: false, status: 'down' } } });
+      for (const leak of ['UNAVAILABLE', '10.20.30.40', 'temporal_admin', 'hunter2', TOKEN, 'ECONNREFUSED']) expect([leak, res.text.includes(leak)]).toEqual([leak, false]);
+      // A wrong token is no token.
+      const wrong = await call(`${sick.url}/healthz`, { headers: { authorization: `Bearer ${TOKEN}x` } });
+      expect(wrong.text).not.toContain('UNAVAILABLE');
+      // With the token: the detail, with configured secrets still redacted.
+      const detailed = await call(`${sick.url}/healthz`, { headers: auth });
+      expect(detailed.status).toBe(503);
+      expect(detailed.json.checks.temporal).toMatchObject({ ok: false, status: 'down', error: expect.stringContaining('UNAVAILABLE') });
+      expect(detailed.text).not.toContain(TOKEN);
     } finally {
       await sick.close();
     }

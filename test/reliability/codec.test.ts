@@ -180,10 +180,12 @@ describe('payload encryption', () => {
 
       // Temporal UI's codec server: /decode of the history's payloads gives them back in clear.
       const app = Fastify();
-      registerCodecRoutes(app, { codec, allowedOrigins: [`${UI}/namespaces/default/workflows`] });
+      const CODEC_TOKEN = 'codec-token-0123456789';
+      const bearer = { authorization: `Bearer ${CODEC_TOKEN}` };
+      registerCodecRoutes(app, { codec, allowedOrigins: [`${UI}/namespaces/default/workflows`], tokens: [CODEC_TOKEN] });
       try {
         const all = payloadsOf(history).map(toWire);
-        const res = await app.inject({ method: 'POST', url: '/codec/decode', headers: { origin: UI, 'content-type': 'application/json', 'x-namespace': 'default' }, payload: { payloads: all } });
+        const res = await app.inject({ method: 'POST', url: '/codec/decode', headers: { origin: UI, 'content-type': 'application/json', 'x-namespace': 'default', ...bearer }, payload: { payloads: all } });
         expect(res.statusCode).toBe(200);
         expect(res.headers['access-control-allow-origin']).toBe(UI);
         const decoded = res.json<{ payloads: Array<{ metadata: Record<string, string>; data: string }> }>().payloads;
@@ -194,40 +196,44 @@ describe('payload encryption', () => {
         expect(decoded.every((p) => Buffer.from(p.metadata.encoding ?? '', 'base64').toString() !== ENCRYPTED_ENCODING)).toBe(true);
 
         // /encode then /decode: the same payload.
-        const enc = await app.inject({ method: 'POST', url: '/codec/encode', headers: { 'content-type': 'application/json' }, payload: { payloads: [toWire(json({ a: 1 }))] } });
-        const back = await app.inject({ method: 'POST', url: '/codec/decode', headers: { 'content-type': 'application/json' }, payload: enc.json() });
+        const enc = await app.inject({ method: 'POST', url: '/codec/encode', headers: { 'content-type': 'application/json', ...bearer }, payload: { payloads: [toWire(json({ a: 1 }))] } });
+        const back = await app.inject({ method: 'POST', url: '/codec/decode', headers: { 'content-type': 'application/json', ...bearer }, payload: enc.json() });
         expect(Buffer.from(back.json<{ payloads: Array<{ data: string }> }>().payloads[0]!.data, 'base64').toString()).toBe('{"a":1}');
 
         // CORS: the UI's origin is answered, any other is refused; bad input is a 400, never a 500.
         const preflight = await app.inject({ method: 'OPTIONS', url: '/codec/decode', headers: { origin: UI, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' } });
         expect([preflight.statusCode, preflight.headers['access-control-allow-origin'], preflight.headers['access-control-allow-methods']]).toEqual([204, UI, 'POST, OPTIONS']);
         expect(String(preflight.headers['access-control-allow-headers'])).toMatch(/X-Namespace/);
-        const evil = { origin: 'https://evil.example', 'content-type': 'application/json' };
+        const evil = { origin: 'https://evil.example', 'content-type': 'application/json', ...bearer };
         expect((await app.inject({ method: 'OPTIONS', url: '/codec/decode', headers: { origin: evil.origin, 'access-control-request-method': 'POST' } })).statusCode).toBe(403);
         const refused = await app.inject({ method: 'POST', url: '/codec/decode', headers: evil, payload: { payloads: all.slice(0, 1) } });
         expect([refused.statusCode, refused.headers['access-control-allow-origin'], refused.body.includes(BRAND)]).toEqual([403, undefined, false]);
-        expect((await app.inject({ method: 'POST', url: '/codec/decode', headers: { 'content-type': 'application/json' }, payload: { payloads: 'x' } })).statusCode).toBe(400);
+        expect((await app.inject({ method: 'POST', url: '/codec/decode', headers: { 'content-type': 'application/json', ...bearer }, payload: { payloads: 'x' } })).statusCode).toBe(400);
         const foreign = await createPayloadCodec(randomBytes(32), { keyId: 'other' }).encode([json(1)]);
-        const wrongKey = await app.inject({ method: 'POST', url: '/codec/decode', headers: { 'content-type': 'application/json' }, payload: { payloads: foreign.map(toWire) } });
+        const wrongKey = await app.inject({ method: 'POST', url: '/codec/decode', headers: { 'content-type': 'application/json', ...bearer }, payload: { payloads: foreign.map(toWire) } });
         expect([wrongKey.statusCode, wrongKey.json<{ error: string }>().error]).toEqual([400, 'codec_error']);
       } finally {
         await app.close();
       }
 
-      // With a token, only its bearer may decode.
+      // Only a bearer of a configured token may decode, with or without an Origin; there is no open mode.
       const locked = Fastify();
-      registerCodecRoutes(locked, { codec, allowedOrigins: [UI], token: 'codec-token-0123456789' });
+      registerCodecRoutes(locked, { codec, allowedOrigins: [UI], tokens: [undefined, 'codec-token-0123456789'] });
       try {
         const body = { payloads: payloadsOf(history).slice(0, 1).map(toWire) };
-        expect((await locked.inject({ method: 'POST', url: '/codec/decode', headers: { 'content-type': 'application/json' }, payload: body })).statusCode).toBe(401);
+        for (const headers of [{}, { origin: UI }, { authorization: 'Bearer codec-token-012345678' }, { authorization: 'codec-token-0123456789' }]) {
+          const r = await locked.inject({ method: 'POST', url: '/codec/decode', headers: { 'content-type': 'application/json', ...headers }, payload: body });
+          expect([headers, r.statusCode, r.body.includes(BRAND)]).toEqual([headers, 401, false]);
+        }
         expect((await locked.inject({ method: 'POST', url: '/codec/decode', headers: { 'content-type': 'application/json', authorization: 'Bearer codec-token-0123456789' }, payload: body })).statusCode).toBe(200);
       } finally {
         await locked.close();
       }
+      expect(() => registerCodecRoutes(Fastify(), { codec, allowedOrigins: [UI], tokens: [undefined, ''] })).toThrow(/needs a credential/);
       figures.push({
         fault: 'payload encryption: product data and rendered prompts in a history, with TEMPORAL_PAYLOAD_KEY set',
         tried: `1 product plan, ${payloads} payloads (inputs, results, summaries)`,
-        lost: '0 in clear (all AES-256-GCM, key id recorded); result decoded by the client; /codec/decode gives them back for the UI origin only',
+        lost: '0 in clear (all AES-256-GCM, key id recorded); result decoded by the client; /codec/decode gives them back only to a bearer of the codec or service token, CORS for the UI origin only',
       });
     });
 

@@ -36,7 +36,8 @@ export function registerServeCommand(program: Command): void {
       'after',
       `
 Without SERVICE_TOKEN the service only starts on a loopback address (127.0.0.1, ::1, localhost).
-Without WEBHOOK_SECRET the webhook routes answer 503 (unsigned webhooks are never accepted).
+Webhooks verify with the catalog's own secret (catalog-assets webhook secret set; needs WEBHOOK_SECRET_KEY),
+else the shared WEBHOOK_SECRET; with neither configured they answer 503 (unsigned webhooks are never accepted).
 Examples:
   $ DATABASE_URL=postgres://postgres@127.0.0.1:5432/catalog WEBHOOK_SECRET=... catalog-assets serve --migrate
   $ curl -H "Authorization: Bearer $SERVICE_TOKEN" http://127.0.0.1:8080/catalogs/acme/status`,
@@ -66,6 +67,8 @@ Examples:
           host,
           serviceToken: config.http.serviceToken,
           webhookSecret: config.http.webhookSecret,
+          webhookSecretKey: config.http.webhookSecretKey,
+          codecToken: config.http.codecToken,
           webhookToleranceSeconds: config.http.webhookToleranceSeconds,
           webhookMaxEvents: config.http.webhookMaxEvents,
           bodyLimitBytes: config.http.bodyLimitBytes,

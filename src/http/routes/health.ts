@@ -1,7 +1,13 @@
-/** `GET /healthz`: readiness of what the service needs (Postgres, Temporal), each with a time limit. Open: load balancers call it. */
+/**
+ * `GET /healthz`: readiness of what the service needs (Postgres, Temporal), each with a time limit.
+ * Open, because load balancers call it, so without the service token it says only up or down per
+ * dependency: an error's text (hosts, users, library messages) is for operators, who get it with
+ * `Authorization: Bearer <SERVICE_TOKEN>` (redacted all the same) and in the service log.
+ */
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { redact } from '../../config/redact';
+import { bearerMatches } from '../auth';
 import type { RouteContext } from '../server';
 
 export type HealthCheck = () => Promise<void>;
@@ -33,10 +39,17 @@ export function registerHealthRoute(app: FastifyInstance, ctx: RouteContext): vo
     },
     ...ctx.healthChecks,
   };
-  app.get('/healthz', async (_request, reply) => {
+  app.get('/healthz', async (request, reply) => {
     const names = Object.keys(checks);
     const results = await Promise.all(names.map((name) => runCheck(checks[name]!)));
-    const byName = Object.fromEntries(names.map((name, i) => [name, results[i]!]));
+    const detailed = ctx.serviceToken !== undefined && bearerMatches(request.headers.authorization, ctx.serviceToken);
+    const byName = Object.fromEntries(
+      names.map((name, i) => {
+        const r = results[i]!;
+        if (!r.ok) request.log.warn({ check: name, error: r.error }, 'health check failed');
+        return [name, detailed ? { ...r, status: r.ok ? 'up' : 'down' } : { ok: r.ok, status: r.ok ? 'up' : 'down' }];
+      }),
+    );
     const ok = results.every((r) => r.ok);
     return reply.code(ok ? 200 : 503).header('cache-control', 'no-store').send({ status: ok ? 'ok' : 'unavailable', checks: byName });
   });

@@ -5,9 +5,12 @@
  *
  * A delivery is checked in this order, and the first failure answers:
  *   413 body larger than HTTP_BODY_LIMIT_BYTES (before anything is read into memory past the limit)
- *   503 webhooks disabled (no WEBHOOK_SECRET)
- *   401 signature missing/malformed/wrong, or timestamp outside WEBHOOK_TOLERANCE_SECONDS
- *   400 catalog id, UTF-8, JSON or any event malformed (naming the field), including an event dated
+ *   503 webhooks disabled (neither WEBHOOK_SECRET nor WEBHOOK_SECRET_KEY is set)
+ *   400 catalog id malformed (or missing)
+ *   503 the catalog has its own secret but this process cannot open it (WEBHOOK_SECRET_KEY missing or another)
+ *   401 signature missing/malformed/wrong for the catalog's secrets (its own, else the shared one; see
+ *       ../webhookSecrets.ts), or timestamp outside WEBHOOK_TOLERANCE_SECONDS; nothing is written
+ *   400 UTF-8, JSON or any event malformed (naming the field), including an event dated
  *       before 1970 or more than 24 h ahead of the service clock; nothing is written
  *   404 unknown catalog
  *   202 { accepted, duplicates, stale, unchanged, removed, workflows: [{ sku, workflowId }] }
@@ -47,17 +50,13 @@ async function receive(ctx: RouteContext, request: FastifyRequest, reply: Fastif
   const { metrics } = ctx;
   const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
 
-  if (!ctx.webhookSecret) {
+  if (!ctx.webhooksEnabled) {
     metrics.webhookRejected.inc({ reason: 'disabled' });
-    return reply.code(503).send({ error: 'webhooks_disabled', message: 'WEBHOOK_SECRET is not set: this service accepts no webhooks' });
-  }
-  const check = verifyWebhook({ secret: ctx.webhookSecret, headers: request.headers, rawBody: raw, nowMs: ctx.now(), toleranceSeconds: ctx.webhookToleranceSeconds });
-  if (!check.ok) {
-    metrics.webhookRejected.inc({ reason: check.reason === 'stale_timestamp' ? 'timestamp' : 'signature' });
-    request.log.warn({ reason: check.reason }, 'webhook rejected');
-    return reply.code(401).header('www-authenticate', 'HMAC-SHA256').send({ error: check.reason, message: check.message });
+    return reply.code(503).send({ error: 'webhooks_disabled', message: 'neither WEBHOOK_SECRET nor WEBHOOK_SECRET_KEY is set: this service accepts no webhooks' });
   }
 
+  // The catalog first: its secrets decide whether the signature is valid (a delivery signed for one
+  // catalog does not verify for another).
   const catalog = catalogIdSchema.safeParse(catalogParam);
   if (!catalog.success) {
     metrics.webhookRejected.inc({ reason: 'payload' });
@@ -65,6 +64,20 @@ async function receive(ctx: RouteContext, request: FastifyRequest, reply: Fastif
     return reply.code(400).send({ error: 'invalid_request', field: 'catalog', message });
   }
   const catalogId = catalog.data;
+
+  const secrets = await ctx.webhookSecrets(catalogId);
+  if (secrets.source === 'unavailable') {
+    metrics.webhookRejected.inc({ reason: 'secret_unavailable' });
+    request.log.error({ catalogId, reason: secrets.reason }, 'webhook secret of the catalog cannot be opened');
+    return reply.code(503).send({ error: 'webhook_secret_unavailable', message: 'this catalog\'s webhook secret cannot be checked here; see the service log' });
+  }
+  if (secrets.source === 'none') request.log.warn({ catalogId }, 'no webhook secret accepts deliveries for this catalog');
+  const check = verifyWebhook({ secret: secrets.secrets, headers: request.headers, rawBody: raw, nowMs: ctx.now(), toleranceSeconds: ctx.webhookToleranceSeconds });
+  if (!check.ok) {
+    metrics.webhookRejected.inc({ reason: check.reason === 'stale_timestamp' ? 'timestamp' : 'signature' });
+    request.log.warn({ catalogId, reason: check.reason }, 'webhook rejected');
+    return reply.code(401).header('www-authenticate', 'HMAC-SHA256').send({ error: check.reason, message: check.message });
+  }
 
   const decoded = decodeJsonBody(raw);
   if (!decoded.ok) {
