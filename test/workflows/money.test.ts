@@ -237,3 +237,35 @@ describe('an ambiguous submit to a provider not known to honour idempotency keys
     await expectLedgerMatchesBill(stack);
   });
 });
+
+describe('a retried submit sends the same bytes', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack({ deps: { referenceMode: 'url', idempotency: 'honoured' } });
+    // A storage that hands out a freshly signed URL every time it is asked, as presigned URLs are.
+    let signed = 0;
+    stack.deps.storage.urlFor = async (key: string) => `${stack.packshotUrl(`ref-${key.replace(/[^a-z0-9]/gi, '').slice(-12)}.jpg`)}?sig=${++signed}`;
+    await stack.addProducts(CATALOG, [{ sku: 'URL-1', attributes: sampleAttributes(stack, 'URL-1') }]);
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('keeps the presigned references of the first attempt, so an ambiguous retry is a replay, not a conflict', { timeout: 60_000 }, async () => {
+    stack.simulator.setFaults({ script: [{ kind: 'dropAfterAccept' }] });
+    // The label edits the packshot: its one reference travels as a presigned URL.
+    const outcome = await run(stack, { catalogId: CATALOG, sku: 'URL-1', slots: ['label'] });
+    expect(outcome.result.slots.map((s) => [s.slot, s.outcome])).toEqual([['label', 'generated']]);
+    const bill = stack.simulator.ledger();
+    expect([bill.jobs, bill.replays, bill.duplicateSubmissions]).toEqual([1, 1, 0]);
+    const label = await stack.database.db
+      .selectFrom('generation_jobs')
+      .select(['request_refs', 'ambiguous_attempts', 'submit_attempts'])
+      .where('catalog_id', '=', CATALOG)
+      .where('sku', '=', 'URL-1')
+      .where('slot', '=', 'label')
+      .executeTakeFirstOrThrow();
+    expect(label).toMatchObject({ ambiguous_attempts: 1, submit_attempts: 2, request_refs: [expect.stringMatching(/\?sig=1$/)] });
+    await expectLedgerMatchesBill(stack);
+  });
+});
