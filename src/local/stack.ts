@@ -281,7 +281,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     checkAbort();
 
     // The configuration every in-process part runs with: the user's environment, pointed at this stack.
-    const allowHosts = [...new Set([...baseConfig.allowPrivateReferenceHosts, `127.0.0.1:${ports.files}`])].join(',');
+    const allowHosts = [...new Set([...baseConfig.allowPrivateReferenceHosts, new URL(files.url).host])].join(',');
     const config = loadConfig({
       ...env,
       DATA_DIR: dataDir,
