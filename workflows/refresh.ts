@@ -15,7 +15,6 @@ import {
   setCurrentDetails,
   setHandler,
   sleep,
-  patched,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
@@ -130,11 +129,11 @@ export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<R
         staticSummary: `asset plan for SKU ${sku} (${name})`,
         memo: { productName: name },
         // Set at start, so the product workflow needs no upsert of its own (one visibility write less).
-        ...(childSearchAttributes ? { typedSearchAttributes: [
+        typedSearchAttributes: [
           { key: SA.catalogId, value: input.catalogId },
           { key: SA.sku, value: sku },
           { key: SA.trigger, value: childTrigger },
-        ] } : {}),
+        ],
       });
       result = await handle.result();
     } catch (err) {
@@ -174,8 +173,6 @@ export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<R
   }
 
   const childTrigger = input.trigger === 'schedule' ? 'schedule' : 'refresh';
-  // Runs started before this patch started children without search attributes.
-  const childSearchAttributes = patched('child-search-attributes');
 
   let processedThisRun = 0;
   const inflight: Array<Promise<void>> = [];
