@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { sql } from 'kysely';
+import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { getWebhookSecrets, setWebhookSecret } from '../../src/db/repositories/webhookSecrets';
@@ -169,6 +170,23 @@ describe('webhook secrets per catalog, over real HTTP', () => {
     } finally {
       await off.close();
     }
+  });
+
+  it('never writes a webhook secret, the shared one or the key into the service log, at debug level', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    const logged = await startService(database.db, { webhookSecret: SHARED, webhookSecretKey: KEY, logger });
+    try {
+      for (const [id, secret] of [['cat-a', secretA], ['cat-b', secretA], ['cat-a', SHARED], ['cat-c', secretB]] as const) {
+        const bytes = delivery(`LOG-${id}`);
+        await post(`${logged.url}/webhooks/pim/${id}`, bytes, signedHeaders(secret, bytes));
+      }
+    } finally {
+      await logged.close();
+    }
+    const text = lines.join('');
+    expect(text).toContain('webhook rejected');
+    for (const s of [secretA, secretB, SHARED, KEY.toString('base64'), KEY.toString('hex')]) expect(text.includes(s)).toBe(false);
   });
 
   it('sets, rotates and lists secrets from the CLI, printing a new secret once and never listing one', { timeout: 120_000 }, async () => {
