@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { upsertCatalog } from '../src/db/repositories/catalogs';
 import { upsertProducts } from '../src/db/repositories/products';
 import { startSimulator } from '../src/provider/simulator';
-import { refreshResult, startRefresh } from '../src/temporal/refresh';
+import { refreshResult, startRefresh } from '../src/temporal/client/refresh';
 import {
   benchAttributes,
   benchSku,
@@ -159,13 +159,25 @@ async function runOne(temporal: TemporalServer, o: RealisticOptions, c: number, 
 
 type RunResult = Awaited<ReturnType<typeof runOne>>;
 
-function explain(r: RunResult): string[] {
+/** Turns one run's figures into sentences: what held the wall time above the bound. */
+export function explain(r: RunResult): string[] {
+  const cores = os.availableParallelism();
+  const inFlightMean = r.providerUtilization * r.concurrency;
+  // The CPU the bound's rate (C jobs per L) needs, at this run's CPU per SKU.
+  const coresNeeded = (r.cpu.msPerSku * r.concurrency) / r.meanLatencyMs;
   const lines = [
     `${r.n} SKUs at C=${r.concurrency}: ${r.seconds} s against a bound of ${r.boundSeconds} s (N x L ${r.meanLatencyMs} ms / C) = ${r.ratioToBound}x; ` +
-      `${r.startupSeconds} s until the first job ran, ${r.providerSpanSeconds} s with jobs running (${Math.round(r.providerUtilization * 100)} % of the C slots busy), ${r.tailSeconds} s after the last job.`,
-    `the provider's own makespan is ${r.providerSpanRatioToBound}x the bound: with ~${Math.ceil(r.n / r.concurrency)} waves, the last one waits for its slowest jobs (p95 ${r.latencyMs.p95} ms, max ${r.latencyMs.max} ms); no orchestration removes that.`,
-    `per job: ${r.pollsPerJob} polls and ${r.heartbeatsPerJob} heartbeats; a job was seen done ${r.provider.pollLagMs.mean} ms (p95 ${r.provider.pollLagMs.p95}) after it finished.`,
-    `CPU ${r.cpu.msPerSku} ms per SKU (worker ${r.cpu.workerMsPerSku} ms); at L = ${r.meanLatencyMs} ms one ${os.availableParallelism()}-core machine holds ~${r.inFlightAtCpuLimit} jobs in flight at 80 % CPU. Worker peak RSS ${r.workerPeakRssMb} MB.`,
+      `${r.startupSeconds} s until the first job ran, ${r.providerSpanSeconds} s with jobs running, ${r.tailSeconds} s after the last job.`,
+    `jobs in flight: ${inFlightMean.toFixed(0)} on average of C=${r.concurrency} (${Math.round(r.providerUtilization * 100)} % of the slots busy); a job waited ${r.provider.providerQueueMs.mean} ms for a provider slot, ` +
+      (r.provider.providerQueueMs.mean < 1_000 ? 'so the provider was never the limit: the worker did not start jobs fast enough to fill it.' : 'so the provider was the limit while the window was full.'),
+    `CPU ${r.cpu.msPerSku} ms per SKU (worker ${r.cpu.workerMsPerSku} ms, the rest the dev server, Postgres and the simulator); the bound's rate of ${((r.concurrency * 1000) / r.meanLatencyMs).toFixed(1)} SKUs/s needs ` +
+      `${coresNeeded.toFixed(2)} cores of this machine's ${cores}` +
+      (coresNeeded > 0.8 * cores ? ' -- CPU-bound here' : '') +
+      `; our processes got ${r.cpu.ourCores} cores on average while the machine was ${r.cpu.machineBusyCores ?? '?'} cores busy (load average ${r.loadAverage.before} -> ${r.loadAverage.after}: the rest was other work).`,
+    `at L = ${r.meanLatencyMs} ms one ${cores}-core machine running worker, dev server and Postgres holds ~${r.inFlightAtCpuLimit} jobs in flight at 80 % CPU; ` +
+      `the worker alone (${r.cpu.workerMsPerSku} ms per SKU) ~${Math.floor((0.8 * cores * r.meanLatencyMs) / Math.max(1, r.cpu.workerMsPerSku))}.`,
+    `the last wave's slowest job took ${r.latencyMs.max} ms (p95 ${r.latencyMs.p95} ms): at least that much of the makespan is the provider's tail, which the N x L / C bound does not count.`,
+    `per job: ${r.pollsPerJob} polls and ${r.heartbeatsPerJob} heartbeats; a job was seen done ${r.provider.pollLagMs.mean} ms (p95 ${r.provider.pollLagMs.p95}) after it finished. Worker peak RSS ${r.workerPeakRssMb} MB.`,
   ];
   return lines;
 }

@@ -202,6 +202,11 @@ async function main(): Promise<void> {
     try {
       const previous = JSON.parse(await fs.readFile(o.out, 'utf8')) as Record<string, unknown>;
       merged = { ...previous, ...results };
+      // The realistic run alone keeps the machine and run record of the full run (its own sit in its section).
+      if (selected.size === 1 && selected.has('realistic')) {
+        for (const key of ['machine', 'startedAt', 'run'] as const) if (previous[key] !== undefined) merged[key] = previous[key];
+        merged.realistic = { ...(results.realistic as object), machine: results.machine, startedAt: results.startedAt, run: results.run };
+      }
       if (!selected.has('scale') && previous.history && heroHistory) merged.history = { ...(previous.history), heroOnlyProductWorkflow: heroHistory };
     } catch {
       /* no earlier results */
