@@ -70,7 +70,12 @@ export const envSchema = z.object({
    */
   IMAROUTER_SIMULATOR: bool.optional(),
 
-  PROVIDER_CONCURRENCY: int(1, 1_000).default(32),
+  /**
+   * Jobs in flight per worker (the paid step holds its slot for the job's life). 200: the account's
+   * ~500 images/min at ~25 s per job (bench/README.md, realistic latency); the shared rate limit keeps
+   * several workers within the account.
+   */
+  PROVIDER_CONCURRENCY: int(1, 1_000).default(200),
   PROVIDER_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().max(10_000).default(8),
   PROVIDER_MAX_WAIT_MINUTES: int(1, 24 * 60).default(30),
   /** Billed jobs per catalog, SKU, slot and fingerprint that bought nothing kept, before an operator must decide. */
