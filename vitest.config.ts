@@ -8,7 +8,7 @@ export default defineConfig({
     exclude: ['node_modules/**'],
     pool: 'forks',
     // Two cores: two files at a time keeps the dev server and Postgres responsive.
-    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default', ['json', { outputFile: process.env.VITEST_JSON_OUTPUT ?? 'test-output/results.json' }]],

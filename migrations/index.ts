@@ -1,6 +1,6 @@
 // Every migration, by name. Listed explicitly (not discovered from the folder) so migrations load the
 // same way under tsx, vitest and any bundler; a test checks that no file in this folder is missing here.
-import type { Migration } from 'kysely';
+import type { Migration } from 'kysely/migration';
 import * as initial from './20261124T1900_initial';
 import * as refresh from './20261124T2010_refresh';
 import * as ingest from './20261124T2030_ingest';

@@ -2,7 +2,9 @@
  * Runs the migrations in `migrations/` with kysely's Migrator. Safe from several processes at once:
  * the Migrator takes a Postgres advisory lock around the run.
  */
-import { Migrator, type Kysely, type MigrationResultSet } from 'kysely';
+import type { Kysely } from 'kysely';
+// kysely 0.29 serves the migrator from its own entry point.
+import { Migrator, type MigrationResultSet } from 'kysely/migration';
 import { migrations } from '../../migrations/index';
 
 export function createMigrator(db: Kysely<any>): Migrator {
