@@ -45,7 +45,7 @@ export default tseslint.config(
   {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O libraries,
     // no wall clock or randomness outside the SDK's deterministic replacements.
-    files: ['workflows/**/*.ts', 'src/shared/**/*.ts'],
+    files: ['src/temporal/workflows/**/*.ts', 'src/shared/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: sandboxPaths, patterns: sandboxPatterns }],
       'no-restricted-globals': ['error', { name: 'console', message: 'Use the SDK log.' }, { name: 'process', message: 'No process access in workflows.' }],
@@ -55,7 +55,7 @@ export default tseslint.config(
   {
     // What the workflows import is evaluated again for every workflow execution (the reusable V8
     // context keeps module state per workflow): no schema library there (src/shared/check.ts).
-    files: ['workflows/**/*.ts', ...WORKFLOW_IMPORTED_SHARED],
+    files: ['src/temporal/workflows/**/*.ts', ...WORKFLOW_IMPORTED_SHARED],
     rules: {
       'no-restricted-imports': ['error', {
         paths: [...sandboxPaths, { name: 'zod', message: 'Workflow code is evaluated per workflow execution: check inputs with src/shared/check.ts.' }],
@@ -64,7 +64,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts'],
+    files: ['src/temporal/workflows/**/*.ts'],
     rules: {
       '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports' }],
     },

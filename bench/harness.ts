@@ -25,11 +25,11 @@ import { createDb } from '../src/db/connect';
 import { migrateToLatest } from '../src/db/migrate';
 import type { Database } from '../src/db/schema';
 import type { VariantSpec } from '../src/imaging';
-import { makeTestImage } from '../src/imaging/testImages';
+import { makeTestImage } from '../src/dev/testImages';
 import type { ParsedJob } from '../src/provider/client';
 import { ALL_SEARCH_ATTRIBUTES } from '../src/shared';
-import { findTemporalCli } from '../src/temporal/cli';
-import { WORKFLOWS_PATH } from '../src/worker';
+import { findTemporalCli } from '../src/dev/temporalCli';
+import { WORKFLOWS_PATH } from '../src/temporal/worker';
 import { localActivityType, type MarkerEventLike } from '../test/helpers/histories';
 
 export const BENCH_DIR = import.meta.dirname;

@@ -4,11 +4,11 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import sharp, { type Sharp } from 'sharp';
-import type { ActivityDeps } from '../activities/deps';
-import { createImagingActivities } from '../activities/imaging';
-import { storeOriginal } from '../activities/originals';
+import type { ActivityDeps } from '../src/temporal/activities/deps';
+import { createImagingActivities } from '../src/temporal/activities/imaging';
+import { storeOriginal } from '../src/temporal/activities/originals';
 import { DEFAULT_IMAGE_LIMITS, type VariantSpec } from '../src/imaging';
-import { makeTestImage } from '../src/imaging/testImages';
+import { makeTestImage } from '../src/dev/testImages';
 import type { MaterializedOutput } from '../src/shared/steps';
 import { LocalDirStorage } from '../src/storage/localDir';
 

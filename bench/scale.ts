@@ -18,7 +18,7 @@ import { upsertProducts, type ProductUpsert } from '../src/db/repositories/produ
 import { DEFAULT_VARIANTS } from '../src/imaging';
 import { startSimulator } from '../src/provider/simulator';
 import { productWorkflowId } from '../src/shared/ids';
-import { refreshResult, startRefresh } from '../src/temporal/refresh';
+import { refreshResult, startRefresh } from '../src/temporal/client/refresh';
 import {
   benchAttributes,
   benchSku,

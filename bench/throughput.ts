@@ -16,7 +16,7 @@ import { SeedreamClient } from '../src/provider/client';
 import { startSimulator, type RunningSimulator } from '../src/provider/simulator';
 import { productWorkflowId } from '../src/shared/ids';
 import { DEFAULT_PLAN, renderTemplate } from '../src/shared/plan';
-import { refreshResult, startRefresh } from '../src/temporal/refresh';
+import { refreshResult, startRefresh } from '../src/temporal/client/refresh';
 import {
   benchAttributes,
   benchSku,

@@ -10,14 +10,14 @@
 import { performance } from 'node:perf_hooks';
 import { Context } from '@temporalio/activity';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
-import { createActivities, type Activities } from '../activities';
+import { createActivities, type ActivitiesByQueue } from '../src/temporal/activities';
 import { loadConfig } from '../src/config';
 import { createDb } from '../src/db/connect';
 import { configureSharp } from '../src/imaging';
 import { SeedreamClient } from '../src/provider/client';
 import { LocalDirStorage } from '../src/storage/localDir';
-import { createWorkers } from '../src/worker';
-import { buildActivityDeps } from '../src/worker/deps';
+import { createWorkers } from '../src/temporal/worker';
+import { buildActivityDeps } from '../src/temporal/worker/deps';
 import { jobTiming, stats, type ActivityStat, type JobTiming, type WorkerProcessConfig, type WorkerStats } from './harness';
 
 const config = JSON.parse(process.env.BENCH_WORKER_CONFIG ?? '{}') as WorkerProcessConfig;
@@ -28,7 +28,7 @@ let jobTimings: JobTiming[] = [];
 let heartbeats = 0;
 let polls = 0;
 
-function instrument(activities: Activities): Activities {
+function instrumentSet<T extends object>(activities: T): T {
   const wrapped: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(activities) as Array<[string, (...args: unknown[]) => Promise<unknown>]>) {
     wrapped[name] = async (...args: unknown[]) => {
@@ -52,7 +52,11 @@ function instrument(activities: Activities): Activities {
       }
     };
   }
-  return wrapped as Activities;
+  return wrapped as T;
+}
+
+function instrument(activities: ActivitiesByQueue): ActivitiesByQueue {
+  return { workflows: instrumentSet(activities.workflows), provider: instrumentSet(activities.provider), imaging: instrumentSet(activities.imaging) };
 }
 
 function snapshot(): WorkerStats {

@@ -1,5 +1,5 @@
 // Makes sure versitygw (the S3-compatible test server) is there before tests start (see src/storage/s3server.ts).
-import { ensureS3Server } from '../src/storage/s3server';
+import { ensureS3Server } from '../src/dev/s3server';
 
 try {
   const server = ensureS3Server();

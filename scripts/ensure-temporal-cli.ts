@@ -1,5 +1,5 @@
-// Makes sure the Temporal CLI is there before tests or benchmarks start (see src/temporal/cli.ts).
-import { ensureTemporalCli } from '../src/temporal/cli';
+// Makes sure the Temporal CLI is there before tests or benchmarks start (see src/dev/temporalCli.ts).
+import { ensureTemporalCli } from '../src/dev/temporalCli';
 
 try {
   const cli = ensureTemporalCli();

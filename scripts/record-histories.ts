@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureTemporalCli } from '../src/temporal/cli';
+import { ensureTemporalCli } from '../src/dev/temporalCli';
 
 const root = path.resolve(import.meta.dirname, '..');
 const dir = path.join(root, 'test', 'fixtures', 'histories');

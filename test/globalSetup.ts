@@ -6,10 +6,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from '../src/worker';
+import { WORKFLOWS_PATH } from '../src/temporal/worker';
 import type { TestProject } from 'vitest/node';
 import { ALL_SEARCH_ATTRIBUTES } from '../src/shared';
-import { findTemporalCli } from '../src/temporal/cli';
+import { findTemporalCli } from '../src/dev/temporalCli';
 import { adminUrl, createTemplateDatabase, dropDatabase, dropLeftoverDatabases } from './helpers/pg';
 
 declare module 'vitest' {

@@ -4,8 +4,8 @@
  * the activities over them. Closes them in reverse order.
  */
 import type { Kysely } from 'kysely';
-import { createActivities, type Activities } from '../../activities';
-import type { ActivityDeps } from '../../activities/deps';
+import { createActivities, type ActivitiesByQueue } from '../temporal/activities';
+import type { ActivityDeps } from '../temporal/activities/deps';
 import type { Config } from '../config';
 import { createDb } from '../db/connect';
 import { migrateToLatest } from '../db/migrate';
@@ -15,7 +15,7 @@ import { SeedreamClient } from '../provider/client';
 import { LocalDirStorage } from '../storage/localDir';
 import { S3Storage } from '../storage/s3';
 import type { AssetStorage } from '../storage/types';
-import { buildActivityDeps } from '../worker/deps';
+import { buildActivityDeps } from '../temporal/worker/deps';
 import type { Logger } from './logger';
 
 export interface Runtime {
@@ -24,7 +24,7 @@ export interface Runtime {
   provider: SeedreamClient;
   storage: AssetStorage;
   deps: ActivityDeps;
-  activities: Activities;
+  activities: ActivitiesByQueue;
   close(): Promise<void>;
 }
 

@@ -38,7 +38,7 @@ import { registerWebhookRoutes } from './routes/webhooks';
 import type { PayloadCodec } from '@temporalio/common';
 import { registerResultsRoutes } from '../results/routes';
 import type { AssetStorage } from '../storage/types';
-import { registerCodecRoutes } from '../temporal/codecRoutes';
+import { registerCodecRoutes } from '../temporal/client/codecRoutes';
 import { createWebhookSecretResolver, type WebhookSecretResolver } from './webhookSecrets';
 
 /** Starts (or signals) a SKU's product workflow. Production: triggerProduct; tests: a recorder. */

@@ -19,7 +19,7 @@ import { productFingerprint } from '../catalog/fingerprint';
 import { upsertCatalog } from '../db/repositories/catalogs';
 import { upsertProducts } from '../db/repositories/products';
 import type { Database } from '../db/schema';
-import { makeTestImage } from '../imaging/testImages';
+import { makeTestImage } from '../dev/testImages';
 
 export const SAMPLE_CATALOG_ID = 'sample';
 export const SAMPLE_CATALOG_NAME = 'Sample catalog (beauty, skincare, jewelry, packaged goods)';

@@ -29,15 +29,15 @@ import { describeProvider, openRuntime, type Runtime as AppRuntime } from '../ap
 import { loadConfig, type Config } from '../config';
 import { REDACTED_LOG_PATHS } from '../config/redact';
 import { buildServer } from '../http/server';
-import { ensureTemporalCli } from '../temporal/cli';
-import { triggerProduct } from '../temporal/product';
-import { startRefresh } from '../temporal/refresh';
-import { createWorkers } from '../worker';
+import { ensureTemporalCli } from '../dev/temporalCli';
+import { triggerProduct } from '../temporal/client/product';
+import { startRefresh } from '../temporal/client/refresh';
+import { createWorkers } from '../temporal/worker';
 import { startFileServer } from './files';
 import { ensureDatabaseOf, startEmbeddedPostgres, stopLeftoverPostgres, type EmbeddedPostgres } from './postgres';
 import { findLeftover, pidAlive, stopPid } from './processes';
 import { writeSampleImages } from './sampleCatalog';
-import { startSimulatorProcess, type SimulatorProcess } from './simulator';
+import { startSimulatorProcess, type SimulatorProcess } from '../dev/simulator';
 import { choosePorts, readState, writeState, type LocalPorts } from './state';
 import { startTemporalDevServer, type DevServer } from './temporal';
 

@@ -13,7 +13,7 @@ import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ALL_SEARCH_ATTRIBUTES, devServerSearchAttributeArgs } from '../shared/searchAttributes';
-import { registerSearchAttributes } from '../temporal/setup';
+import { registerSearchAttributes } from '../temporal/client/setup';
 import { findLeftover, logTail, spawnManaged, stopPid, type ManagedProcess } from './processes';
 
 export interface DevServer {

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPayloadCodec } from '../../src/temporal/codec';
+import { createPayloadCodec } from '../../src/temporal/client/codec';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { startService, TOKEN, type TestService } from './helpers';
 

@@ -10,7 +10,7 @@ import { listCurrentAssets } from '../../src/db/repositories/assets';
 import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { getProduct } from '../../src/db/repositories/products';
 import { buildServer } from '../../src/http/server';
-import type { ProductWorkflowResult } from '../../workflows';
+import type { ProductWorkflowResult } from '../../src/temporal/workflows';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 import { postSigned, productEvent, SECRET, TOKEN } from './helpers';
 

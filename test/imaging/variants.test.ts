@@ -15,7 +15,7 @@ import {
   variantSetSchema,
   type VariantSpec,
 } from '../../src/imaging';
-import { makeTestImage } from '../../src/imaging/testImages';
+import { makeTestImage } from '../../src/dev/testImages';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 

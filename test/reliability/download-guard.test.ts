@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTestImage } from '../../src/imaging/testImages';
+import { makeTestImage } from '../../src/dev/testImages';
 import { SeedreamClient } from '../../src/provider/client';
 import { ProviderError } from '../../src/provider/errors';
 import { recordFigures, type Figure } from './figures';

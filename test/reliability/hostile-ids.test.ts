@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadResultsData, renderResultsPage } from '../../src/results';
 import { parseProductWorkflowId, productWorkflowId } from '../../src/shared/ids';
 import { SA } from '../../src/shared/searchAttributes';
-import type { ProductWorkflowResult } from '../../workflows';
+import type { ProductWorkflowResult } from '../../src/temporal/workflows';
 import { checkRows, checkStorage, listFiles } from '../helpers/invariants';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 import { recordFigures } from './figures';

@@ -11,8 +11,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCatalogActivities } from '../../activities/catalog';
-import type { ActivityDeps } from '../../activities/deps';
+import { createCatalogActivities } from '../../src/temporal/activities/catalog';
+import type { ActivityDeps } from '../../src/temporal/activities/deps';
 import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { FailureType } from '../../src/shared/failures';
 import { attributeText, planSchema, renderTemplate, templateAttributes, TemplateError, type PlanInput } from '../../src/shared/plan';

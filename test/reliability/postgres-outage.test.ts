@@ -19,11 +19,12 @@ import { migrateToLatest } from '../../src/db/migrate';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/local/postgres';
 import type { PlanInput } from '../../src/shared/plan';
 import type { RefreshResult } from '../../src/shared/refresh';
-import { startRefresh } from '../../src/temporal/refresh';
+import { startRefresh } from '../../src/temporal/client/refresh';
 import type { TestDatabase } from '../helpers/db';
 import { checkPaidOnce, checkRows, checkStorage } from '../helpers/invariants';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { recordFigures } from './figures';
+import { productWorkflow } from '../../src/temporal/workflows';
 
 const CATALOG = 'rel-pg';
 const SKUS = 40;
@@ -130,7 +131,7 @@ describe('a Postgres outage in the middle of a refresh', () => {
 
     // The outage was felt: activities failed and were retried (the histories record the last attempt).
     let retried = 0;
-    for await (const wf of stack.client.workflow.list({ query: `WorkflowType = 'productWorkflow' AND CatalogId = '${CATALOG}'` })) {
+    for await (const wf of stack.client.workflow.list({ query: `WorkflowType = '${productWorkflow.name}' AND CatalogId = '${CATALOG}'` })) {
       const history = await stack.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
       retried += (history.events ?? []).filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1).length;
     }

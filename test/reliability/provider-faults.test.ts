@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSlotAttempts } from '../../src/db/repositories/assets';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../../src/shared/failures';
 import { productWorkflowId } from '../../src/shared/ids';
-import { refreshResult, startRefresh } from '../../src/temporal/refresh';
+import { refreshResult, startRefresh } from '../../src/temporal/client/refresh';
 import { checkPaidOnce, checkRows, checkStorage } from '../helpers/invariants';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 import { recordFigures } from './figures';

@@ -13,7 +13,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadResultsData, renderResultsPage } from '../../src/results';
 import { productWorkflowId } from '../../src/shared/ids';
-import { triggerProduct } from '../../src/temporal/product';
+import { triggerProduct } from '../../src/temporal/client/product';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 import { killAllWorkers, spawnWorker, waitReady, type WorkerProcess } from '../helpers/workerProcess';
 import { recordFigures } from './figures';

@@ -10,9 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listRefreshFailures } from '../../src/db/repositories/selection';
 import { FailureType } from '../../src/shared/failures';
 import { MAX_LISTED_FAILURES } from '../../src/shared/refresh';
-import { refreshResult, startRefresh } from '../../src/temporal/refresh';
+import { refreshResult, startRefresh } from '../../src/temporal/client/refresh';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 import { recordFigures } from './figures';
+import { productWorkflow } from '../../src/temporal/workflows';
 
 const CATALOG = 'rel-source-host-down';
 const SKUS = 200;
@@ -78,7 +79,7 @@ describe('a catalog whose packshot host does not resolve', () => {
 
     // Every product terminal: none of this catalog's product workflows is still running.
     let running = 0;
-    for await (const wf of stack.client.workflow.list({ query: `WorkflowType = 'productWorkflow' AND CatalogId = '${CATALOG}' AND ExecutionStatus = 'Running'` })) {
+    for await (const wf of stack.client.workflow.list({ query: `WorkflowType = '${productWorkflow.name}' AND CatalogId = '${CATALOG}' AND ExecutionStatus = 'Running'` })) {
       if (wf.workflowId) running += 1;
     }
     expect(running).toBe(0);

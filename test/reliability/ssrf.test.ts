@@ -11,10 +11,10 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSlotAttempts } from '../../src/db/repositories/assets';
-import { makeTestImage } from '../../src/imaging/testImages';
+import { makeTestImage } from '../../src/dev/testImages';
 import { guardedFetch, isBlockedAddress, SourceFetchError, type FetchRefusal, type GuardedFetchOptions } from '../../src/net/guardedFetch';
 import { FailureType } from '../../src/shared/failures';
-import type { ProductWorkflowResult } from '../../workflows';
+import type { ProductWorkflowResult } from '../../src/temporal/workflows';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 import { recordFigures, type Figure } from './figures';
 

@@ -17,7 +17,7 @@ import { getSlotAttempts, listAssetVersions, listCurrentAssets } from '../../src
 import { FailureType } from '../../src/shared/failures';
 import { contentKey, LocalDirStorage } from '../../src/storage';
 import { TEMP_DIR } from '../../src/storage/localDir';
-import type { ProductWorkflowResult } from '../../workflows';
+import type { ProductWorkflowResult } from '../../src/temporal/workflows';
 import { checkPaidOnce, checkStorage, listFiles } from '../helpers/invariants';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 import { until } from '../helpers/workerProcess';

@@ -18,7 +18,7 @@ import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { upsertProducts } from '../../src/db/repositories/products';
 import { productWorkflowId } from '../../src/shared/ids';
 import type { PlanInput } from '../../src/shared/plan';
-import { refreshResult, startRefresh } from '../../src/temporal/refresh';
+import { refreshResult, startRefresh } from '../../src/temporal/client/refresh';
 import { checkPaidOnce, checkRows, checkStorage } from '../helpers/invariants';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { killAllWorkers, killHard, spawnWorker, waitReady, type WorkerProcess } from '../helpers/workerProcess';

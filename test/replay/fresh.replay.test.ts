@@ -8,7 +8,7 @@
  */
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { refreshResult, startRefresh } from '../../src/temporal/refresh';
+import { refreshResult, startRefresh } from '../../src/temporal/client/refresh';
 import { activitiesOf } from '../helpers/histories';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 

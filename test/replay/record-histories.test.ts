@@ -11,7 +11,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { upsertProducts } from '../../src/db/repositories/products';
-import type { ProductRunStatus } from '../../workflows';
+import { productStatusQuery, reviewSignal } from '../../src/temporal/workflows';
 import { activitiesOf, historyToFixture } from '../helpers/histories';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 
@@ -104,7 +104,7 @@ describe.skipIf(!record)('record product workflow histories (skipped unless RECO
     const handle = stack.client.workflow.getHandle(first.workflowId, first.runId);
     // The second trigger must arrive after the plan started, or it is part of the first run's data.
     for (let i = 0; i < 200; i++) {
-      const status = await handle.query<ProductRunStatus>('status');
+      const status = await handle.query(productStatusQuery);
       if (Object.values(status.slots).some((s) => s.phase !== 'waiting')) break;
       await sleep(20);
     }
@@ -134,16 +134,16 @@ describe.skipIf(!record)('record product workflow histories (skipped unless RECO
     const handle = stack.client.workflow.getHandle(run.workflowId, run.runId);
     const awaitingVersion = async (version: number) => {
       for (let i = 0; i < 300; i++) {
-        const s = await handle.query<ProductRunStatus>('status');
+        const s = await handle.query(productStatusQuery);
         if (s.slots.hero?.phase === 'awaiting_review' && s.slots.hero.pendingVersion === version) return;
         await sleep(50);
       }
       throw new Error(`hero never awaited review of v${version}`);
     };
     await awaitingVersion(1);
-    await handle.signal('review', { slot: 'hero', decision: 'reject', note: 'warmer light', by: 'replay@example.com' });
+    await handle.signal(reviewSignal, { slot: 'hero', decision: 'reject', note: 'warmer light', by: 'replay@example.com' });
     await awaitingVersion(2);
-    await handle.signal('review', { slot: 'hero', decision: 'approve', by: 'replay@example.com' });
+    await handle.signal(reviewSignal, { slot: 'hero', decision: 'approve', by: 'replay@example.com' });
     const reviewed = await save('review-reject-approve', await settle(run.workflowId, run.runId));
     expect(count(reviewed.activities, 'generateJob')).toBe(2);
     expect(count(reviewed.events, 'workflowExecutionSignaledEventAttributes')).toBeGreaterThanOrEqual(3);

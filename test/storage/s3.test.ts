@@ -1,6 +1,6 @@
 /**
  * S3Storage against a real S3-compatible server (versitygw over a temp directory, built from the Go
- * module proxy by src/storage/s3server.ts), started on a free loopback port for this file.
+ * module proxy by src/dev/s3server.ts), started on a free loopback port for this file.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStorage } from '../../src/app/runtime';
 import { loadConfig } from '../../src/config';
 import { contentKey, IMMUTABLE_CACHE_CONTROL, S3Storage, storageErrorFromS3, type S3StorageOptions } from '../../src/storage';
-import { ensureS3Server, findS3Server, goToolchain, startS3Server, type RunningS3Server } from '../../src/storage/s3server';
+import { ensureS3Server, findS3Server, goToolchain, startS3Server, type RunningS3Server } from '../../src/dev/s3server';
 import { client as simulatorClient, start as startSimulator } from '../provider/simulator-helpers';
 import { describeAssetStorage, expectStorageError, sha256Hex } from './contract';
 
@@ -24,7 +24,7 @@ const SECRET = `test-secret-${randomUUID()}`;
 const skipReason =
   findS3Server() || goToolchain()
     ? undefined
-    : 'no versitygw binary (VERSITYGW_PATH, .tools/versitygw, the cache, PATH) and no Go toolchain to build it: see src/storage/s3server.ts';
+    : 'no versitygw binary (VERSITYGW_PATH, .tools/versitygw, the cache, PATH) and no Go toolchain to build it: see src/dev/s3server.ts';
 
 let server: RunningS3Server;
 let dataDir: string;

@@ -11,8 +11,8 @@ import { SourceFetchError, type FetchedImage } from '../../src/net/guardedFetch'
 import { DEFAULT_SOURCE_FETCH_POLICY } from '../../src/net/sourceFetcher';
 import { FailureType } from '../../src/shared/failures';
 import { productWorkflowId } from '../../src/shared/ids';
-import { refreshResult, startRefresh } from '../../src/temporal/refresh';
-import type { ProductWorkflowResult } from '../../workflows';
+import { refreshResult, startRefresh } from '../../src/temporal/client/refresh';
+import type { ProductWorkflowResult } from '../../src/temporal/workflows';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 
 const CATALOG = `bad-sources-${process.pid}`;

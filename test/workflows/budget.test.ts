@@ -13,7 +13,7 @@ import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { upsertProducts } from '../../src/db/repositories/products';
 import { buildServer } from '../../src/http/server';
 import type { PlanInput } from '../../src/shared/plan';
-import { refreshResult, startRefresh } from '../../src/temporal/refresh';
+import { refreshResult, startRefresh } from '../../src/temporal/client/refresh';
 import { postSigned, productEvent, SECRET, TOKEN } from '../http/helpers';
 import { startTestStack, type TestStack } from '../helpers/stack';
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { listCurrentAssets } from '../../src/db/repositories/assets';
-import type { ProductWorkflowResult } from '../../workflows';
+import { productStatusQuery, type ProductWorkflowResult } from '../../src/temporal/workflows';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 import { killAllWorkers, killHard, spawnWorker, until, waitReady } from '../helpers/workerProcess';
 
@@ -136,7 +136,7 @@ describe('a worker killed mid-plan (real processes)', () => {
       20_000,
       100,
     );
-    const status = await handle.query<{ slots: Record<string, { phase: string }> }>('status');
+    const status = await handle.query(productStatusQuery);
     await killHard(first);
     expect(stack.simulator.faults().script).toEqual([]);
     expect(Object.values(status.slots).map((s) => s.phase).sort()).toEqual(['generating', 'generating', 'waiting']);

@@ -13,9 +13,9 @@ import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { getProduct, isProductActive, upsertProducts } from '../../src/db/repositories/products';
 import { buildServer } from '../../src/http/server';
 import type { PlanInput } from '../../src/shared/plan';
-import { sendReviewDecision } from '../../src/temporal/product';
-import { refreshResult, startRefresh } from '../../src/temporal/refresh';
-import { productStatusQuery, type ProductRunStatus, type ProductWorkflowResult } from '../../workflows';
+import { sendReviewDecision } from '../../src/temporal/client/product';
+import { refreshResult, startRefresh } from '../../src/temporal/client/refresh';
+import { productStatusQuery, type ProductRunStatus, type ProductWorkflowResult } from '../../src/temporal/workflows';
 import { postSigned, productEvent, SECRET, TOKEN } from '../http/helpers';
 import { startTestStack, type TestStack } from '../helpers/stack';
 

@@ -10,7 +10,7 @@ import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { FailureType } from '../../src/shared/failures';
 import type { PlanInput } from '../../src/shared/plan';
 import type { RefreshResult } from '../../src/shared/refresh';
-import { refreshResult, startRefresh } from '../../src/temporal/refresh';
+import { refreshResult, startRefresh } from '../../src/temporal/client/refresh';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 
 const CATALOG = `dryrun-${process.pid}`;

@@ -11,7 +11,7 @@ import { getSlotAttempts, listAssetVersions, listCurrentAssets } from '../../src
 import type { ScriptEntryInput } from '../../src/provider/simulator';
 import { productWorkflowId } from '../../src/shared/ids';
 import type { ProductWorkflowInput, SlotOutcome } from '../../src/shared/steps';
-import type { ProductWorkflowResult } from '../../workflows';
+import type { ProductWorkflowResult } from '../../src/temporal/workflows';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 
 const CATALOG = `faults-${process.pid}`;

@@ -17,8 +17,8 @@ import { DEFAULT_PLAN } from '../../src/shared/plan';
 import { SA } from '../../src/shared/searchAttributes';
 import type { ProductWorkflowInput } from '../../src/shared/steps';
 import { StorageError } from '../../src/storage/types';
-import { refreshResult, startRefresh } from '../../src/temporal/refresh';
-import type { ProductWorkflowResult } from '../../workflows';
+import { refreshResult, startRefresh } from '../../src/temporal/client/refresh';
+import type { ProductWorkflowResult } from '../../src/temporal/workflows';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 
 const CATALOG = `money-${process.pid}`;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSlotAttempts, listAssetVersions, listCurrentAssets, rollbackSlot } from '../../src/db/repositories/assets';
 import { DEFAULT_VARIANTS } from '../../src/imaging';
 import { productWorkflowId } from '../../src/shared/ids';
-import type { ProductWorkflowResult } from '../../workflows';
+import type { ProductWorkflowResult } from '../../src/temporal/workflows';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 
 const CATALOG = 'acme';

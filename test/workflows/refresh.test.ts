@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { upsertProducts } from '../../src/db/repositories/products';
 import type { PlanInput } from '../../src/shared/plan';
-import { refreshResult, startRefresh } from '../../src/temporal/refresh';
+import { refreshResult, startRefresh } from '../../src/temporal/client/refresh';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { productWorkflow, refreshWorkflow } from '../../src/temporal/workflows';
 
 const CATALOG = 'bulk';
 const HERO_ONLY: PlanInput = {
@@ -23,7 +24,7 @@ function products(n: number, from = 0, brand = 'Orbit') {
 /** The most product workflows of this refresh that were open at the same instant, from visibility. */
 async function maxConcurrentProducts(stack: TestStack, catalogId: string, since: Date): Promise<number> {
   const events: Array<[number, number]> = [];
-  for await (const wf of stack.client.workflow.list({ query: `WorkflowType = 'productWorkflow' AND CatalogId = '${catalogId}'` })) {
+  for await (const wf of stack.client.workflow.list({ query: `WorkflowType = '${productWorkflow.name}' AND CatalogId = '${catalogId}'` })) {
     if (wf.startTime < since || !wf.closeTime) continue;
     events.push([wf.startTime.getTime(), 1], [wf.closeTime.getTime(), -1]);
   }
@@ -121,7 +122,7 @@ describe('the catalog refresh', () => {
 
   it('finds the runs by the custom search attributes', async () => {
     const refreshes: string[] = [];
-    for await (const wf of stack.client.workflow.list({ query: `WorkflowType = 'refreshWorkflow' AND CatalogId = '${CATALOG}' AND RefreshTrigger = 'manual'` })) {
+    for await (const wf of stack.client.workflow.list({ query: `WorkflowType = '${refreshWorkflow.name}' AND CatalogId = '${CATALOG}' AND RefreshTrigger = 'manual'` })) {
       refreshes.push(wf.workflowId);
     }
     expect(refreshes.length).toBeGreaterThanOrEqual(4);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAssetVersions, listCurrentAssets, listReviewDecisions } from '../../src/db/repositories/assets';
 import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { upsertProducts } from '../../src/db/repositories/products';
-import type { ProductRunStatus, ProductWorkflowResult } from '../../workflows';
+import { productStatusQuery, reviewSignal, type ProductRunStatus, type ProductWorkflowResult } from '../../src/temporal/workflows';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 const PLAN = { version: 1, slots: [{ name: 'hero', kind: 'generate', promptTemplate: 'Photo of {{brand}} {{name}}.' }] };
@@ -17,7 +17,7 @@ async function waitForReview(stack: TestStack, workflowId: string, minVersion = 
   const handle = stack.client.workflow.getHandle(workflowId);
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    const s = await handle.query<ProductRunStatus>('status').catch(() => undefined);
+    const s = await handle.query(productStatusQuery).catch(() => undefined);
     if (s?.slots.hero?.phase === 'awaiting_review' && (s.slots.hero.pendingVersion ?? 0) >= minVersion) return s;
     await sleep(100);
   }
@@ -44,7 +44,7 @@ describe('review before publish', () => {
     expect(s.slots.hero?.pendingAssetId).toBe(pending[0]!.id);
     expect(await listCurrentAssets(stack.database.db, 'strict', 'R-1')).toEqual([]);
 
-    await stack.client.workflow.getHandle(workflowId).signal('review', { slot: 'hero', decision: 'approve', by: 'alice@example.com' });
+    await stack.client.workflow.getHandle(workflowId).signal(reviewSignal, { slot: 'hero', decision: 'approve', by: 'alice@example.com' });
     const result = await stack.client.workflow.getHandle<() => Promise<ProductWorkflowResult>>(workflowId).result();
     expect(result.slots[0]).toMatchObject({ slot: 'hero', outcome: 'generated', version: 1 });
     expect((await listCurrentAssets(stack.database.db, 'strict', 'R-1')).map((a) => [a.slot, a.version, a.status])).toEqual([['hero', 1, 'current']]);
@@ -59,9 +59,9 @@ describe('review before publish', () => {
     const { workflowId } = await stack.trigger({ catalogId: 'strict', sku: 'R-2', trigger: 'manual' });
     await waitForReview(stack, workflowId);
     const handle = stack.client.workflow.getHandle(workflowId);
-    await handle.signal('review', { slot: 'hero', decision: 'reject', note: 'show the ring on a darker background', by: 'bob' });
+    await handle.signal(reviewSignal, { slot: 'hero', decision: 'reject', note: 'show the ring on a darker background', by: 'bob' });
     await waitForReview(stack, workflowId, 2);
-    await handle.signal('review', { slot: 'hero', decision: 'approve', by: 'bob' });
+    await handle.signal(reviewSignal, { slot: 'hero', decision: 'approve', by: 'bob' });
     await handle.result();
     expect(stack.simulator.ledger().jobs - jobsBefore).toBe(2);
     const versions = await listAssetVersions(stack.database.db, 'strict', 'R-2', 'hero');

@@ -5,10 +5,11 @@ import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { upsertProducts } from '../../src/db/repositories/products';
 import { scheduleId } from '../../src/shared/ids';
 import type { RefreshResult } from '../../src/shared/refresh';
-import { refreshResult, startRefresh } from '../../src/temporal/refresh';
-import { deleteNightly, describeNightly, pauseNightly, resumeNightly, triggerNightly, upsertNightlySchedule } from '../../src/temporal/schedules';
-import { registerSearchAttributes } from '../../src/temporal/setup';
+import { refreshResult, startRefresh } from '../../src/temporal/client/refresh';
+import { deleteNightly, describeNightly, pauseNightly, resumeNightly, triggerNightly, upsertNightlySchedule } from '../../src/temporal/client/schedules';
+import { registerSearchAttributes } from '../../src/temporal/client/setup';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { refreshWorkflow } from '../../src/temporal/workflows';
 
 const HERO_ONLY = { version: 1, slots: [{ name: 'hero', kind: 'generate', promptTemplate: 'Photo of {{brand}} {{name}}.' }] };
 
@@ -81,7 +82,7 @@ describe('nightly regeneration on a Temporal Schedule', () => {
     expect(busy).toMatchObject({ planned: 2, generated: 2, imagesBilled: 2 });
     expect(stack.simulator.ledger().jobs).toBe(before + 2);
     const runs: string[] = [];
-    for await (const wf of stack.client.workflow.list({ query: `CatalogId = '${catalogId}' AND RefreshTrigger = 'schedule' AND WorkflowType = 'refreshWorkflow'` })) runs.push(wf.runId);
+    for await (const wf of stack.client.workflow.list({ query: `CatalogId = '${catalogId}' AND RefreshTrigger = 'schedule' AND WorkflowType = '${refreshWorkflow.name}'` })) runs.push(wf.runId);
     expect(runs.length).toBe(2);
   });
 

@@ -10,8 +10,8 @@ import { triggerProducts } from '../../catalog/triggerProducts';
 import { redact } from '../../config/redact';
 import { createDb } from '../../db/connect';
 import { ImportError, importFile, loadMapping, MappingError, type ImportFormat, type ImportResult } from '../../import';
-import { connectClient } from '../../temporal/connection';
-import { triggerProduct } from '../../temporal/product';
+import { connectClient } from '../../temporal/client/connection';
+import { triggerProduct } from '../../temporal/client/product';
 import { CliError, configOrExit } from '../context';
 
 interface Flags {

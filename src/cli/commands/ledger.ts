@@ -6,8 +6,8 @@
  */
 import type { Command } from 'commander';
 import { ambiguousSteps, releasePaidAttempts, resolveAmbiguous, type AmbiguousResolution } from '../../db/repositories/jobs';
-import { connectClient } from '../../temporal/connection';
-import { triggerProduct } from '../../temporal/product';
+import { connectClient } from '../../temporal/client/connection';
+import { triggerProduct } from '../../temporal/client/product';
 import { CliError, configOrExit } from '../context';
 import { cell, table, withDatabase } from './status';
 

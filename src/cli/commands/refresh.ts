@@ -3,8 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { RefreshFailure, RefreshResult, RefreshSelection } from '../../shared/refresh';
-import { connectClient } from '../../temporal/connection';
-import { refreshProgress, refreshResult, startRefresh } from '../../temporal/refresh';
+import { connectClient } from '../../temporal/client/connection';
+import { refreshProgress, refreshResult, startRefresh } from '../../temporal/client/refresh';
 import { CliError, configOrExit } from '../context';
 
 function selection(value: string): RefreshSelection {

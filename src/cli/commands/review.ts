@@ -1,7 +1,7 @@
 /** `catalog-assets review approve|reject`: an operator's decision on a slot waiting for review. */
 import type { Command } from 'commander';
-import { connectClient } from '../../temporal/connection';
-import { sendReviewDecision } from '../../temporal/product';
+import { connectClient } from '../../temporal/client/connection';
+import { sendReviewDecision } from '../../temporal/client/product';
 import { CliError, configOrExit } from '../context';
 
 export function registerReviewCommand(program: Command): void {

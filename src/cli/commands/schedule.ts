@@ -1,7 +1,7 @@
 /** `catalog-assets schedule ...`: the nightly stale refresh of a catalog, as a Temporal Schedule. */
 import { type Command, Option } from 'commander';
-import { connectClient } from '../../temporal/connection';
-import { describeNightly, pauseNightly, resumeNightly, triggerNightly, upsertNightlySchedule } from '../../temporal/schedules';
+import { connectClient } from '../../temporal/client/connection';
+import { describeNightly, pauseNightly, resumeNightly, triggerNightly, upsertNightlySchedule } from '../../temporal/client/schedules';
 import { configOrExit } from '../context';
 
 async function withClient<T>(fn: (client: Awaited<ReturnType<typeof connectClient>>['client'], prefix: string) => Promise<T>): Promise<T> {

@@ -5,16 +5,16 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from '../../app/logger';
 import { createStorage } from '../../app/runtime';
-import { payloadCodecFromConfig } from '../../temporal/codec';
+import { payloadCodecFromConfig } from '../../temporal/client/codec';
 import { pruneWebhookEvents } from '../../catalog/pimChanges';
 import { redact } from '../../config/redact';
 import { createDb } from '../../db/connect';
 import { migrateToLatest } from '../../db/migrate';
 import { assertAuthConfig, ServiceAuthConfigError } from '../../http/auth';
 import { buildServer } from '../../http/server';
-import { lazyClient } from '../../temporal/connection';
-import { sendReviewDecision, triggerProduct } from '../../temporal/product';
-import { startRefresh } from '../../temporal/refresh';
+import { lazyClient } from '../../temporal/client/connection';
+import { sendReviewDecision, triggerProduct } from '../../temporal/client/product';
+import { startRefresh } from '../../temporal/client/refresh';
 import { CliError, configOrExit } from '../context';
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000;

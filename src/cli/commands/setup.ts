@@ -1,7 +1,7 @@
 /** `catalog-assets setup`: registers the custom search attributes on the configured namespace. */
 import type { Command } from 'commander';
-import { connectClient } from '../../temporal/connection';
-import { registerSearchAttributes } from '../../temporal/setup';
+import { connectClient } from '../../temporal/client/connection';
+import { registerSearchAttributes } from '../../temporal/client/setup';
 import { configOrExit } from '../context';
 
 export function registerSetupCommand(program: Command): void {

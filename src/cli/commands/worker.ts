@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { createLogger } from '../../app/logger';
 import { describeProvider, openRuntime } from '../../app/runtime';
-import { connectWorker, dataConverterFor } from '../../temporal/connection';
-import { createWorkers, runWorkers } from '../../worker';
+import { connectWorker, dataConverterFor } from '../../temporal/client/connection';
+import { createWorkers, runWorkers } from '../../temporal/worker';
 import { configOrExit } from '../context';
 
 export function registerWorkerCommand(program: Command): void {

@@ -14,7 +14,7 @@ import { redact } from '../../config/redact';
 import { getCatalog } from '../../db/repositories/catalogs';
 import type { Database } from '../../db/schema';
 import type { ReviewDecisionSignal } from '../../shared/steps';
-import type { ReviewSendOutcome } from '../../temporal/product';
+import type { ReviewSendOutcome } from '../../temporal/client/product';
 import type { Kysely } from 'kysely';
 
 export type SendReview = (catalogId: string, sku: string, decision: ReviewDecisionSignal) => Promise<ReviewSendOutcome>;

@@ -27,12 +27,12 @@ import {
   markUnusable,
   openLedgerEntry,
   type LedgerEntry,
-} from '../src/db/repositories/jobs';
-import { getProduct } from '../src/db/repositories/products';
-import { isProviderError } from '../src/provider/errors';
-import type { ParsedJob } from '../src/provider/client';
-import { CENTS_PER_IMAGE, FailureType } from '../src/shared';
-import type { GenerateOutput, StoredOutput, SubmitInput } from '../src/shared/steps';
+} from '../../db/repositories/jobs';
+import { getProduct } from '../../db/repositories/products';
+import { isProviderError } from '../../provider/errors';
+import type { ParsedJob } from '../../provider/client';
+import { CENTS_PER_IMAGE, FailureType } from '../../shared';
+import type { GenerateOutput, StoredOutput, SubmitInput } from '../../shared/steps';
 import type { ActivityDeps } from './deps';
 import { fail, providerFailure, toFailure } from './failures';
 import { OriginalRejected, storeOriginal } from './originals';

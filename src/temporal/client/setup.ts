@@ -4,7 +4,7 @@
  */
 import type { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { ALL_SEARCH_ATTRIBUTES } from '../shared/searchAttributes';
+import { ALL_SEARCH_ATTRIBUTES } from '../../shared/searchAttributes';
 
 // The proto package is CommonJS: its namespaces come through the default export under ESM.
 const { temporal } = proto;

@@ -1,13 +1,13 @@
 /** Builds the activities' dependencies from configuration. */
 import type { Kysely } from 'kysely';
-import type { ActivityDeps } from '../../activities/deps';
-import type { Config } from '../config';
-import type { Database } from '../db/schema';
-import { CHEAP_TEST_VARIANTS, DEFAULT_VARIANTS, variantSetSchema, type VariantSpec } from '../imaging';
-import { guardedFetch } from '../net/guardedFetch';
-import type { SeedreamClient } from '../provider/client';
-import { LIMITS } from '../provider/contract';
-import type { AssetStorage } from '../storage/types';
+import type { ActivityDeps } from '../activities/deps';
+import type { Config } from '../../config';
+import type { Database } from '../../db/schema';
+import { CHEAP_TEST_VARIANTS, DEFAULT_VARIANTS, variantSetSchema, type VariantSpec } from '../../imaging';
+import { guardedFetch } from '../../net/guardedFetch';
+import type { SeedreamClient } from '../../provider/client';
+import { LIMITS } from '../../provider/contract';
+import type { AssetStorage } from '../../storage/types';
 
 /** VARIANTS: `default` (12 variants), `cheap` (two small JPEGs, for tests), or a JSON array of specs. */
 export function parseVariants(value: string): VariantSpec[] {

@@ -4,9 +4,10 @@
  * up within the catch-up window (a worker outage at 02:00 still runs when it is back).
  */
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';
-import { refreshWorkflowId, scheduleId, taskQueueName } from '../shared/ids';
-import { SA } from '../shared/searchAttributes';
-import type { RefreshBudget, RefreshWorkflowInput } from '../shared/refresh';
+import { refreshWorkflowId, scheduleId, taskQueueName } from '../../shared/ids';
+import { SA } from '../../shared/searchAttributes';
+import { refreshWorkflow } from '../workflows/refresh';
+import type { RefreshBudget, RefreshWorkflowInput } from '../../shared/refresh';
 
 export interface NightlyOptions {
   catalogId: string;
@@ -23,7 +24,7 @@ function action(o: NightlyOptions) {
   const input: RefreshWorkflowInput = { catalogId: o.catalogId, selection: 'stale', dryRun: false, trigger: 'schedule', budget: o.budget, window: o.window };
   return {
     type: 'startWorkflow' as const,
-    workflowType: 'refreshWorkflow',
+    workflowType: refreshWorkflow.name,
     workflowId: refreshWorkflowId(o.catalogId, 'nightly'),
     taskQueue: taskQueueName(o.taskQueuePrefix, 'workflows'),
     args: [input],

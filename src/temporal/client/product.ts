@@ -4,10 +4,10 @@
  * signals it so the change is coalesced into a re-run afterwards: never two plans at once, never lost.
  */
 import type { Client } from '@temporalio/client';
-import { productWorkflowId, taskQueueName } from '../shared/ids';
-import { SA } from '../shared/searchAttributes';
-import type { ProductWorkflowInput, ReviewDecisionSignal } from '../shared/steps';
-import { productStatusQuery, reviewSignal } from '../../workflows/product';
+import { productWorkflowId, taskQueueName } from '../../shared/ids';
+import { SA } from '../../shared/searchAttributes';
+import type { ProductWorkflowInput, ReviewDecisionSignal } from '../../shared/steps';
+import { productChangedSignal, productStatusQuery, productWorkflow, reviewSignal } from '../workflows/product';
 
 export async function triggerProduct(
   client: Client,
@@ -15,11 +15,11 @@ export async function triggerProduct(
 ): Promise<{ workflowId: string; runId: string }> {
   const { catalogId, sku } = o.input;
   const workflowId = productWorkflowId(catalogId, sku);
-  const handle = await client.workflow.signalWithStart('productWorkflow', {
+  const handle = await client.workflow.signalWithStart(productWorkflow, {
     workflowId,
     taskQueue: taskQueueName(o.taskQueuePrefix, 'workflows'),
     args: [o.input],
-    signal: 'productChanged',
+    signal: productChangedSignal,
     signalArgs: [{ trigger: o.input.trigger ?? 'manual' }],
     typedSearchAttributes: [
       { key: SA.catalogId, value: catalogId },

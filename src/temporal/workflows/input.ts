@@ -1,6 +1,6 @@
 /** A workflow's input, checked: a bad field fails the run at once, naming the field, never retried. */
 import { ApplicationFailure } from '@temporalio/workflow';
-import { InputCheckError } from '../src/shared/check';
+import { InputCheckError } from '../../shared/check';
 
 export function checkedInput<T>(parse: (raw: unknown) => T, raw: unknown, what: string, failureType: string): T {
   try {

@@ -5,11 +5,11 @@
  * to the cores.
  */
 import { Context } from '@temporalio/activity';
-import { renderVariants } from '../src/imaging';
-import { FORMAT_MEDIA } from '../src/imaging/variantSpec';
-import { FailureType } from '../src/shared';
-import type { MaterializedOutput, MaterializeInput } from '../src/shared/steps';
-import { contentKey } from '../src/storage/keys';
+import { renderVariants } from '../../imaging';
+import { FORMAT_MEDIA } from '../../imaging/variantSpec';
+import { FailureType } from '../../shared';
+import type { MaterializedOutput, MaterializeInput } from '../../shared/steps';
+import { contentKey } from '../../storage/keys';
 import type { ActivityDeps } from './deps';
 import { fail, toFailure } from './failures';
 

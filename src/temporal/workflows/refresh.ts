@@ -11,20 +11,17 @@ import {
   defineQuery,
   getExternalWorkflowHandle,
   ParentClosePolicy,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   sleep,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { Activities } from '../activities';
-import { NON_RETRYABLE_FAILURES } from '../src/shared/failures';
-import { productWorkflowId } from '../src/shared/ids';
-import { SA } from '../src/shared/searchAttributes';
+import { postgresSteps } from './activities';
+import { productWorkflowId } from '../../shared/ids';
+import { SA } from '../../shared/searchAttributes';
 import { checkedInput } from './input';
 import {
   emptyCounts,
@@ -37,21 +34,16 @@ import {
   type RefreshResult,
   type RefreshWorkflowArgs,
   type RefreshWorkflowInput,
-} from '../src/shared/refresh';
-import { CENTS_PER_IMAGE } from '../src/shared/steps';
-import { FailureType } from '../src/shared/failures';
+} from '../../shared/refresh';
+import { CENTS_PER_IMAGE } from '../../shared/steps';
+import { FailureType } from '../../shared/failures';
 import { productChangedSignal, productWorkflow, type ProductWorkflowResult } from './product';
 
 export const refreshProgressQuery = defineQuery<RefreshProgress>('progress');
 
-const DB_OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 30, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES] },
-};
 /** How long a budgeted refresh waits, at most, for steps still paying from its budget (300 × 2 s). */
 const BUDGET_SETTLE_WAITS = 300;
 const BUDGET_SETTLE_POLL = '2 seconds';
-const ESTIMATE_OPTIONS: ActivityOptions = { ...DB_OPTIONS, startToCloseTimeout: '10 minutes', heartbeatTimeout: '1 minute' };
 
 function productResultOf(err: unknown): ProductWorkflowResult | undefined {
   if (err instanceof ChildWorkflowFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'ProductPlanFailed') {
@@ -84,8 +76,7 @@ export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<R
   }
   setHandler(refreshProgressQuery, () => progress);
   const startedAt = input.carry?.startedAt ?? new Date(info.startTime).toISOString();
-  const db = proxyActivities<Activities>({ ...DB_OPTIONS, taskQueue: info.taskQueue });
-  const estimator = proxyActivities<Activities>({ ...ESTIMATE_OPTIONS, taskQueue: info.taskQueue });
+  const { db, estimator } = postgresSteps(info.taskQueue);
   upsertSearchAttributes([
     { key: SA.catalogId, value: input.catalogId },
     { key: SA.trigger, value: input.trigger },

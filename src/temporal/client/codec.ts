@@ -18,7 +18,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import type { Config } from '../config';
+import type { Config } from '../../config';
 
 const { Payload: PayloadMessage } = proto.temporal.api.common.v1;
 

@@ -4,12 +4,12 @@
  * Retry-After), the rest are non-retryable and carry their reason. Messages never carry secrets.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { redact } from '../src/config/redact';
-import { isImageRejectedError } from '../src/imaging';
-import { SourceFetchError } from '../src/net/guardedFetch';
-import { isProviderError, type ProviderError } from '../src/provider/errors';
-import { FailureType, type FailureTypeName } from '../src/shared/failures';
-import { StorageError } from '../src/storage/types';
+import { redact } from '../../config/redact';
+import { isImageRejectedError } from '../../imaging';
+import { SourceFetchError } from '../../net/guardedFetch';
+import { isProviderError, type ProviderError } from '../../provider/errors';
+import { FailureType, type FailureTypeName } from '../../shared/failures';
+import { StorageError } from '../../storage/types';
 
 export function fail(type: FailureTypeName, message: string, opts: { retryable?: boolean; nextRetryDelayMs?: number; details?: unknown[] } = {}): ApplicationFailure {
   return ApplicationFailure.create({

@@ -1,20 +1,20 @@
 /** Activities that read and write the catalog in Postgres: plan, prepare (fingerprint), record. */
 import { createHash } from 'node:crypto';
 import { Context, log } from '@temporalio/activity';
-import { getCatalog } from '../src/db/repositories/catalogs';
-import { budgetSpent, reserveBudget } from '../src/db/repositories/budgets';
-import { getProduct } from '../src/db/repositories/products';
-import { decideReview, getCurrentAsset, recordGeneratedAssets, recordSlotAttempt, slotHold, type ReviewDecision } from '../src/db/repositories/assets';
-import { finishedAttempts, getLedgerEntry, noteLedgerError, unreleasedUnusable } from '../src/db/repositories/jobs';
-import { inspectImage } from '../src/imaging';
-import { createSourceFetcher, DEFAULT_SOURCE_FETCH_POLICY, SourceUnavailableError, type SourceAttempt } from '../src/net/sourceFetcher';
-import { LIMITS } from '../src/provider/contract';
-import { CENTS_PER_IMAGE, FailureType, stepIdempotencyKey } from '../src/shared';
-import { DEFAULT_PLAN, planSchema, renderTemplate, slotDependencies, TemplateError, type ImageSource, type Plan, type Slot } from '../src/shared/plan';
+import { getCatalog } from '../../db/repositories/catalogs';
+import { budgetSpent, reserveBudget } from '../../db/repositories/budgets';
+import { getProduct } from '../../db/repositories/products';
+import { decideReview, getCurrentAsset, recordGeneratedAssets, recordSlotAttempt, slotHold, type ReviewDecision } from '../../db/repositories/assets';
+import { finishedAttempts, getLedgerEntry, noteLedgerError, unreleasedUnusable } from '../../db/repositories/jobs';
+import { inspectImage } from '../../imaging';
+import { createSourceFetcher, DEFAULT_SOURCE_FETCH_POLICY, SourceUnavailableError, type SourceAttempt } from '../../net/sourceFetcher';
+import { LIMITS } from '../../provider/contract';
+import { CENTS_PER_IMAGE, FailureType, stepIdempotencyKey } from '../../shared';
+import { DEFAULT_PLAN, planSchema, renderTemplate, slotDependencies, TemplateError, type ImageSource, type Plan, type Slot } from '../../shared/plan';
 import type {
   LoadedPlan, PreparedSlot, PrepareSlotInput, RecordedSlot, RecordSlotInput, ReviewPolicy, SlotFailureInput, SourceRef,
-} from '../src/shared/steps';
-import { contentKey, type AssetExtension } from '../src/storage/keys';
+} from '../../shared/steps';
+import { contentKey, type AssetExtension } from '../../storage/keys';
 import type { ActivityDeps } from './deps';
 import { fail, toFailure } from './failures';
 

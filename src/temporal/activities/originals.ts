@@ -3,9 +3,9 @@
  * content-addressed before its job counts as delivered. Shared by the paid step (which keeps outputs the
  * moment a job is terminal) and by the tests of hostile outputs.
  */
-import { inspectImage } from '../src/imaging';
-import type { StoredOutput } from '../src/shared/steps';
-import { contentKey, type AssetExtension } from '../src/storage/keys';
+import { inspectImage } from '../../imaging';
+import type { StoredOutput } from '../../shared/steps';
+import { contentKey, type AssetExtension } from '../../storage/keys';
 import type { ActivityDeps } from './deps';
 
 const ORIGINAL_EXT: Record<string, AssetExtension> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif' };

@@ -4,7 +4,7 @@
  * file, metadata in extended attributes). It is the same server docker-compose.yml runs.
  *
  * No machine here can download release binaries, so it is built from the Go module proxy, like the
- * Temporal CLI (src/temporal/cli.ts). Order:
+ * Temporal CLI (src/dev/temporalCli.ts). Order:
  *   1. VERSITYGW_PATH, when set (it must exist);
  *   2. `.tools/versitygw` in the project;
  *   3. the per-user cache, keyed by version, so clean clones and CI reuse one build;
@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { goToolchain, isExecutable, onPath, projectRoot, toolCacheDir } from '../tools/executables';
+import { goToolchain, isExecutable, onPath, projectRoot, toolCacheDir } from './executables';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const VERSITYGW_VERSION = '1.8.0';

@@ -1,8 +1,9 @@
 /** Starting and reading catalog refreshes (HTTP service, CLI and the nightly schedule use these). */
 import type { Client } from '@temporalio/client';
-import { refreshWorkflowId, taskQueueName } from '../shared/ids';
-import { SA } from '../shared/searchAttributes';
-import type { RefreshBudget, RefreshProgress, RefreshResult, RefreshSelection, RefreshWorkflowInput } from '../shared/refresh';
+import { refreshWorkflowId, taskQueueName } from '../../shared/ids';
+import { SA } from '../../shared/searchAttributes';
+import { refreshProgressQuery, refreshWorkflow } from '../workflows/refresh';
+import type { RefreshBudget, RefreshProgress, RefreshResult, RefreshSelection, RefreshWorkflowInput } from '../../shared/refresh';
 
 export interface RefreshRequest {
   catalogId: string;
@@ -34,7 +35,7 @@ export async function startRefresh(client: Client, taskQueuePrefix: string, req:
     pageSize: req.pageSize,
     skusPerRun: req.skusPerRun,
   };
-  const handle = await client.workflow.start('refreshWorkflow', {
+  const handle = await client.workflow.start(refreshWorkflow, {
     workflowId,
     taskQueue: taskQueueName(taskQueuePrefix, 'workflows'),
     args: [input],
@@ -48,9 +49,9 @@ export async function startRefresh(client: Client, taskQueuePrefix: string, req:
 }
 
 export async function refreshProgress(client: Client, workflowId: string): Promise<RefreshProgress> {
-  return client.workflow.getHandle(workflowId).query<RefreshProgress>('progress');
+  return client.workflow.getHandle(workflowId).query(refreshProgressQuery);
 }
 
 export async function refreshResult(client: Client, workflowId: string): Promise<RefreshResult> {
-  return client.workflow.getHandle(workflowId).result() as Promise<RefreshResult>;
+  return client.workflow.getHandle<typeof refreshWorkflow>(workflowId).result();
 }

@@ -11,8 +11,8 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ledgerSchema, simulatorPaths } from '../provider/contract';
-import { projectRoot } from '../temporal/cli';
-import { logTail, spawnManaged, type ManagedProcess } from './processes';
+import { projectRoot } from './executables';
+import { logTail, spawnManaged, type ManagedProcess } from '../local/processes';
 
 export interface SimulatorProcess {
   url: string;

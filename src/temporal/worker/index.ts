@@ -8,16 +8,17 @@
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
-import type { Activities } from '../../activities';
-import { taskQueueName } from '../shared/ids';
+import type { ActivitiesByQueue } from '../activities';
+import { TASK_QUEUE_ROLES, taskQueueName, type TaskQueueRole } from '../../shared/ids';
 
-export const WORKFLOWS_PATH = path.resolve(import.meta.dirname, '..', '..', 'workflows', 'index.ts');
+export const WORKFLOWS_PATH = path.resolve(import.meta.dirname, '..', 'workflows', 'index.ts');
 
 export interface WorkerPoolOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueuePrefix: string;
-  activities: Activities;
+  /** Each queue's activities, registered only on that queue's worker. */
+  activities: ActivitiesByQueue;
   /** Provider activities in flight per worker (submits and polls; they mostly wait on the network). */
   providerConcurrency: number;
   /** Provider activity starts per second across all workers (the account's rate limit). */
@@ -26,20 +27,19 @@ export interface WorkerPoolOptions {
   /** A prebuilt workflow bundle (tests, production images); otherwise workflows/ is bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /**
-   * Payload encryption (src/temporal/codec.ts): every worker of the process encodes and decodes with
-   * it. It must match the clients' (see dataConverterFor in src/temporal/connection.ts).
+   * Payload encryption (src/temporal/client/codec.ts): every worker of the process encodes and decodes with
+   * it. It must match the clients' (see dataConverterFor in src/temporal/client/connection.ts).
    */
   dataConverter?: DataConverter;
   /** Which queues this process polls (default all three). */
-  roles?: Array<'workflows' | 'provider' | 'imaging'>;
+  roles?: TaskQueueRole[];
 }
 
 export async function createWorkers(o: WorkerPoolOptions): Promise<Worker[]> {
-  const roles = o.roles ?? ['workflows', 'provider', 'imaging'];
+  const roles = o.roles ?? TASK_QUEUE_ROLES;
   const common = {
     connection: o.connection,
     namespace: o.namespace,
-    activities: o.activities,
     ...(o.dataConverter ? { dataConverter: o.dataConverter } : {}),
   };
   const workers: Worker[] = [];
@@ -48,6 +48,7 @@ export async function createWorkers(o: WorkerPoolOptions): Promise<Worker[]> {
       await Worker.create({
         ...common,
         taskQueue: taskQueueName(o.taskQueuePrefix, 'workflows'),
+        activities: o.activities.workflows,
         ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
         maxConcurrentActivityTaskExecutions: 50,
         maxCachedWorkflows: 2_000,
@@ -59,6 +60,7 @@ export async function createWorkers(o: WorkerPoolOptions): Promise<Worker[]> {
       await Worker.create({
         ...common,
         taskQueue: taskQueueName(o.taskQueuePrefix, 'provider'),
+        activities: o.activities.provider,
         maxConcurrentActivityTaskExecutions: o.providerConcurrency,
         maxTaskQueueActivitiesPerSecond: o.providerRatePerSecond,
       }),
@@ -69,6 +71,7 @@ export async function createWorkers(o: WorkerPoolOptions): Promise<Worker[]> {
       await Worker.create({
         ...common,
         taskQueue: taskQueueName(o.taskQueuePrefix, 'imaging'),
+        activities: o.activities.imaging,
         maxConcurrentActivityTaskExecutions: o.imagingConcurrency,
       }),
     );

@@ -11,12 +11,11 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { goToolchain, isExecutable, onPath, projectRoot, toolCacheDir } from '../tools/executables';
+import { goToolchain, isExecutable, onPath, projectRoot, toolCacheDir } from './executables';
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 const MODULE = 'github.com/temporalio/cli/cmd/temporal';
 
-export { projectRoot };
 
 export function cacheDir(): string {
   return toolCacheDir(`temporal-cli-${TEMPORAL_CLI_VERSION}`);

@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../src/db/schema';
-import type { ImageLimits } from '../src/imaging';
-import type { VariantSpec } from '../src/imaging/variantSpec';
-import type { FetchedImage } from '../src/net/guardedFetch';
-import type { SourceFetchPolicy } from '../src/net/sourceFetcher';
-import type { SeedreamClient } from '../src/provider/client';
-import type { AssetStorage } from '../src/storage/types';
+import type { Database } from '../../db/schema';
+import type { ImageLimits } from '../../imaging';
+import type { VariantSpec } from '../../imaging/variantSpec';
+import type { FetchedImage } from '../../net/guardedFetch';
+import type { SourceFetchPolicy } from '../../net/sourceFetcher';
+import type { SeedreamClient } from '../../provider/client';
+import type { AssetStorage } from '../../storage/types';
 
 /** Everything the activities touch, injected so tests and the local stack can wire their own. */
 export interface ActivityDeps {

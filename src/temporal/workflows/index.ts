@@ -1,4 +1,4 @@
 // The workflows this worker registers.
-export { productWorkflow, productStatusQuery, productChangedSignal } from './product';
+export { productWorkflow, productStatusQuery, productChangedSignal, reviewSignal } from './product';
 export type { ProductRunStatus, ProductWorkflowResult, ProductChanged, SlotStatus } from './product';
 export { refreshWorkflow, refreshProgressQuery } from './refresh';

@@ -1,14 +1,14 @@
 /** Activities of the catalog refresh: select a page of SKUs, estimate a dry run, record the run. */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { getCurrentAsset } from '../src/db/repositories/assets';
-import { getCatalog } from '../src/db/repositories/catalogs';
-import { markProductSettled, recordRefreshFailures, recordRefreshRun, selectSkuPage } from '../src/db/repositories/selection';
-import { DEFAULT_PLAN, planSchema } from '../src/shared/plan';
+import { getCurrentAsset } from '../../db/repositories/assets';
+import { getCatalog } from '../../db/repositories/catalogs';
+import { markProductSettled, recordRefreshFailures, recordRefreshRun, selectSkuPage } from '../../db/repositories/selection';
+import { DEFAULT_PLAN, planSchema } from '../../shared/plan';
 import {
   MAX_FAILURE_REASON, MAX_LISTED_FAILURES, type PageEstimate, type RefreshCounts, type RefreshFailure, type RefreshPage, type RefreshSelection,
-} from '../src/shared/refresh';
-import type { AssetRef } from '../src/shared/steps';
+} from '../../shared/refresh';
+import type { AssetRef } from '../../shared/steps';
 import type { createCatalogActivities } from './catalog';
 import type { ActivityDeps } from './deps';
 

@@ -15,20 +15,17 @@ import {
   defineSignal,
   isCancellation,
   log,
-  proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
-  type LocalActivityOptions,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { WorkflowQueueActivities } from '../activities';
+import { imagingSteps, localPostgresSteps, providerSteps } from './activities';
 import { checkedInput } from './input';
-import { FailureType, NON_RETRYABLE_FAILURES } from '../src/shared/failures';
-import { parseTaskQueueName, taskQueueName } from '../src/shared/ids';
-import { SA } from '../src/shared/searchAttributes';
+import { FailureType } from '../../shared/failures';
+import { parseTaskQueueName } from '../../shared/ids';
+import { SA } from '../../shared/searchAttributes';
 import {
   CENTS_PER_IMAGE,
   parseProductWorkflowInput,
@@ -41,7 +38,7 @@ import {
   type ReviewDecisionSignal,
   type BudgetRef,
   type SlotOutcome,
-} from '../src/shared/steps';
+} from '../../shared/steps';
 
 export type SlotPhase = 'waiting' | 'preparing' | 'generating' | 'materializing' | 'recording' | 'awaiting_review' | 'done';
 
@@ -87,40 +84,6 @@ export const productStatusQuery = defineQuery<ProductRunStatus>('status');
 export const productChangedSignal = defineSignal<[ProductChanged]>('productChanged');
 /** An operator's review decision (CLI, HTTP service, or Temporal UI's signal dialog). */
 export const reviewSignal = defineSignal<[ReviewDecisionSignal]>('review');
-
-const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
-
-/** Postgres work: quick, retried long enough to ride out a database restart. */
-const DB_RETRY = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 30, nonRetryableErrorTypes } as const;
-/**
- * The Postgres steps run as local activities: by the workflow worker inside the workflow task,
- * recorded as markers, so they cost no activity task, no extra workflow task and no server round
- * trip. Retries back off in the worker up to the threshold, then through a durable timer.
- */
-const DB_LOCAL_OPTIONS: LocalActivityOptions = { startToCloseTimeout: '30 seconds', localRetryThreshold: '10 seconds', retry: DB_RETRY };
-
-/**
- * The paid step (submit, await and keep) as one heartbeating activity. Its heartbeats run on a timer,
- * so the timeout detects a dead worker, never a slow provider; the ledger keeps retries from paying
- * twice, and the activity gives up by itself after PROVIDER_MAX_WAIT_MINUTES without resubmitting.
- */
-const GENERATE_OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '3 hours',
-  heartbeatTimeout: '15 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 12,
-    nonRetryableErrorTypes: [...nonRetryableErrorTypes, FailureType.jobStillRunning, FailureType.outputExpired, FailureType.invalidImage],
-  },
-};
-/** Variants of the stored originals: CPU-bound, on the imaging queue. */
-const MATERIALIZE_OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes },
-};
 
 /** What the catch block of a slot needs to record a failure against the right ledger row. */
 interface SlotTrack {
@@ -175,7 +138,7 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
   const pending = () => changes > changesSeenAtStart;
 
   const prefix = parseTaskQueueName(info.taskQueue)?.prefix ?? info.taskQueue;
-  const db = proxyLocalActivities<Activities>(DB_LOCAL_OPTIONS);
+  const db = localPostgresSteps();
   /**
    * Local activities run one at a time. Their markers record results, not how completions were
    * batched into activations; two in flight at once could resolve together on replay but apart in
@@ -183,15 +146,15 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
    * every resolution is alone in its activation, so the command order replays exactly.
    */
   let dbLane: Promise<unknown> = Promise.resolve();
-  function dbStep<K extends keyof Activities>(name: K, options: { summary: string }, args: Parameters<Activities[K]>): Promise<Awaited<ReturnType<Activities[K]>>> {
-    const step = db[name] as unknown as { executeWithOptions(o: { summary: string }, a: Parameters<Activities[K]>): Promise<Awaited<ReturnType<Activities[K]>>> };
+  function dbStep<K extends keyof WorkflowQueueActivities>(name: K, options: { summary: string }, args: Parameters<WorkflowQueueActivities[K]>): Promise<Awaited<ReturnType<WorkflowQueueActivities[K]>>> {
+    const step = db[name] as unknown as { executeWithOptions(o: { summary: string }, a: Parameters<WorkflowQueueActivities[K]>): Promise<Awaited<ReturnType<WorkflowQueueActivities[K]>>> };
     const run = () => step.executeWithOptions(options, args);
     const result = dbLane.then(run, run);
     dbLane = result.catch(() => undefined);
     return result;
   }
-  const generator = proxyActivities<Activities>({ taskQueue: taskQueueName(prefix, 'provider'), ...GENERATE_OPTIONS });
-  const imaging = proxyActivities<Activities>({ taskQueue: taskQueueName(prefix, 'imaging'), ...MATERIALIZE_OPTIONS });
+  const generator = providerSteps(prefix);
+  const imaging = imagingSteps(prefix);
 
   // Every starter (signal-with-start, the refresh's children) sets these; a run that continued as
   // new with a newer trigger, or a start that set none, upserts what differs.

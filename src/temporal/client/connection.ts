@@ -1,7 +1,7 @@
 /** Connections to Temporal from configuration: the local dev server, a cluster, or Temporal Cloud. */
 import { Client, Connection, type DataConverter } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import type { Config } from '../config';
+import type { Config } from '../../config';
 import { payloadCodecFromConfig } from './codec';
 
 function connectionOptions(config: Config) {
@@ -14,7 +14,7 @@ function connectionOptions(config: Config) {
 
 /**
  * The data converter of every client and worker: payload encryption when TEMPORAL_PAYLOAD_KEY is set
- * (src/temporal/codec.ts), otherwise the SDK's default (undefined). Workers take it through
+ * (src/temporal/client/codec.ts), otherwise the SDK's default (undefined). Workers take it through
  * createWorkers({ dataConverter }), clients through connectClient/lazyClient.
  */
 export function dataConverterFor(config: Pick<Config, 'temporal'>): DataConverter | undefined {
