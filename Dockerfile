@@ -23,12 +23,10 @@ ENV NODE_ENV=production \
     HTTP_HOST=0.0.0.0 \
     HTTP_PORT=8080
 COPY --from=deps /app/node_modules ./node_modules
-# Only what runs: the CLI entry, the sources, the workflows and activities, the migrations.
+# Only what runs: the CLI entry, the sources (workflows and activities in src/temporal), the migrations.
 COPY package.json tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
-COPY activities ./activities
-COPY workflows ./workflows
 COPY migrations ./migrations
 COPY docker/healthcheck.mjs ./docker/healthcheck.mjs
 # The unprivileged `node` user (uid 1000) of the base image owns only the data directory; the code
