@@ -17,6 +17,11 @@ export function registerWorkerCommand(program: Command): void {
         .env('WORKER_QUEUES'),
     )
     .option('--migrate', 'run database migrations before starting', false)
+    .addOption(
+      // Built ahead of time (`npm run build:workflows`; the Docker image ships one), so a worker starts
+      // without bundling the workflow code.
+      new Option('--workflow-bundle <file>', 'a prebuilt workflow bundle to load instead of bundling workflows at start').env('WORKFLOW_BUNDLE'),
+    )
     .addHelpText(
       'after',
       `
@@ -24,7 +29,7 @@ Examples:
   $ DATABASE_URL=postgres://postgres@127.0.0.1:5432/catalog catalog-assets worker --migrate
   $ catalog-assets worker --queues imaging        # a CPU-only worker on a bigger machine`,
     )
-    .action(async (flags: { queues: string; migrate: boolean }) => {
+    .action(async (flags: { queues: string; migrate: boolean; workflowBundle?: string }) => {
       const config = configOrExit();
       const logger = createLogger(config.logLevel, 'worker');
       const roles = flags.queues.split(',').map((q) => q.trim()) as Array<'workflows' | 'provider' | 'imaging'>;
@@ -41,6 +46,7 @@ Examples:
           providerRatePerSecond: config.provider.rateLimitPerSecond,
           imagingConcurrency: config.imaging.concurrency,
           dataConverter: dataConverterFor(config),
+          ...(flags.workflowBundle ? { workflowBundle: { codePath: flags.workflowBundle } } : {}),
           roles,
         });
         logger.info(
