@@ -42,7 +42,7 @@ import { registerCodecRoutes } from '../temporal/client/codecRoutes';
 import { createWebhookSecretResolver, type WebhookSecretResolver } from './webhookSecrets';
 
 /** Starts (or signals) a SKU's product workflow. Production: triggerProduct; tests: a recorder. */
-export type ProductTrigger = (
+export type StartProductPlan = (
   input: { catalogId: string; sku: string; trigger: 'webhook' },
   meta?: { productName?: string },
 ) => Promise<{ workflowId: string; runId: string }>;
@@ -74,7 +74,7 @@ export interface ServerDeps {
   webhookToleranceSeconds?: number;
   webhookMaxEvents?: number;
   bodyLimitBytes?: number;
-  trigger: ProductTrigger;
+  trigger: StartProductPlan;
   startRefresh: StartRefresh;
   /** Defaults to the Postgres repository query. */
   catalogStatus?: (catalogId: string) => Promise<CatalogStatus | undefined>;
@@ -108,7 +108,7 @@ export interface RouteContext {
   webhookToleranceSeconds: number;
   webhookMaxEvents: number;
   bodyLimitBytes: number;
-  trigger: ProductTrigger;
+  trigger: StartProductPlan;
   startRefresh: StartRefresh;
   catalogStatus: (catalogId: string) => Promise<CatalogStatus | undefined>;
   healthChecks: Record<string, HealthCheck>;

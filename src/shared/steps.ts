@@ -18,7 +18,7 @@ export interface ProductWorkflowInput {
   /** Only these slots (default: every enabled slot of the plan). */
   slots?: string[];
   /** How many times this workflow has continued-as-new to absorb a newer change (default 0). */
-  generation?: number;
+  changeReruns?: number;
   /** The refresh budget this run's paid steps reserve against (set by a refresh). */
   budget?: BudgetRef;
 }
@@ -39,7 +39,7 @@ export function parseBudgetRef(v: unknown, path: string): BudgetRef {
 
 /** Checks and defaults a product workflow's input; throws InputCheckError naming the field. */
 export function parseProductWorkflowInput(raw: unknown): ProductWorkflowArgs {
-  const o = objectOf(raw, '', ['catalogId', 'sku', 'trigger', 'force', 'slots', 'generation', 'budget']);
+  const o = objectOf(raw, '', ['catalogId', 'sku', 'trigger', 'force', 'slots', 'changeReruns', 'budget']);
   const slots = optional(o.slots, 'slots', (v, p) => arrayOf(v, p, (x, q) => str(x, q)));
   const budget = optional(o.budget, 'budget', parseBudgetRef);
   return {
@@ -48,7 +48,7 @@ export function parseProductWorkflowInput(raw: unknown): ProductWorkflowArgs {
     trigger: optional(o.trigger, 'trigger', (v, p) => oneOf(v, p, PRODUCT_TRIGGERS)) ?? 'manual',
     force: optional(o.force, 'force', bool) ?? false,
     ...(slots ? { slots } : {}),
-    generation: optional(o.generation, 'generation', (v, p) => num(v, p, { int: true, min: 0 })) ?? 0,
+    changeReruns: optional(o.changeReruns, 'changeReruns', (v, p) => num(v, p, { int: true, min: 0 })) ?? 0,
     ...(budget ? { budget } : {}),
   };
 }
@@ -163,7 +163,7 @@ export interface StoredOutput {
 export interface GenerateOutput {
   jobId: string;
   /** The job was first sent by another run's unfinished step (this run did not pay for it). */
-  replayed: boolean;
+  adoptedJob: boolean;
   /** The step had already been delivered and stored: nothing was bought or downloaded. */
   reused: boolean;
   outputs: StoredOutput[];

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../src/db/schema';
-import { buildServer, type ProductTrigger, type ServerDeps, type StartRefresh } from '../../src/http/server';
+import { buildServer, type StartProductPlan, type ServerDeps, type StartRefresh } from '../../src/http/server';
 import { signedHeaders } from '../../src/http/signature';
 
 /** Response bodies are asserted field by field: a loose type keeps those assertions readable. */
@@ -32,7 +32,7 @@ export interface TestService {
 export async function startService(db: Kysely<Database>, overrides: Partial<ServerDeps> = {}): Promise<TestService> {
   const triggers: RecordedTrigger[] = [];
   const refreshes: Array<Parameters<StartRefresh>[0]> = [];
-  const trigger: ProductTrigger = async (input, meta) => {
+  const trigger: StartProductPlan = async (input, meta) => {
     triggers.push({ ...input, productName: meta?.productName });
     return { workflowId: `product:${input.catalogId}:${input.sku}`, runId: `run-${triggers.length}` };
   };

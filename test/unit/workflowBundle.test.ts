@@ -24,9 +24,9 @@ describe('workflow bundle', () => {
 
 describe('product workflow input', () => {
   it('fills the defaults', () => {
-    expect(parseProductWorkflowInput({ catalogId: 'c', sku: 's' })).toEqual({ catalogId: 'c', sku: 's', trigger: 'manual', force: false, generation: 0 });
-    expect(parseProductWorkflowInput({ catalogId: 'c', sku: 's', slots: ['hero'], trigger: 'webhook', force: true, generation: 2 }))
-      .toEqual({ catalogId: 'c', sku: 's', slots: ['hero'], trigger: 'webhook', force: true, generation: 2 });
+    expect(parseProductWorkflowInput({ catalogId: 'c', sku: 's' })).toEqual({ catalogId: 'c', sku: 's', trigger: 'manual', force: false, changeReruns: 0 });
+    expect(parseProductWorkflowInput({ catalogId: 'c', sku: 's', slots: ['hero'], trigger: 'webhook', force: true, changeReruns: 2 }))
+      .toEqual({ catalogId: 'c', sku: 's', slots: ['hero'], trigger: 'webhook', force: true, changeReruns: 2 });
   });
 
   it.each([
@@ -35,7 +35,7 @@ describe('product workflow input', () => {
     [{ catalogId: '', sku: 's' }, 'catalogId', 'must have at least 1 character'],
     [{ catalogId: 'c', sku: 'x'.repeat(201) }, 'sku', 'must have at most 200 characters'],
     [{ catalogId: 'c', sku: 's', trigger: 'cron' }, 'trigger', 'expected one of'],
-    [{ catalogId: 'c', sku: 's', generation: 1.5 }, 'generation', 'expected an integer'],
+    [{ catalogId: 'c', sku: 's', changeReruns: 1.5 }, 'changeReruns', 'expected an integer'],
     [{ catalogId: 'c', sku: 's', slots: ['hero', 3] }, 'slots.1', 'expected a string, got number'],
     [{ catalogId: 'c', sku: 's', colour: 'red' }, 'colour', 'unrecognized key'],
   ])('rejects %j at %s', (raw, path, reason) => {

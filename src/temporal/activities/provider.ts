@@ -296,7 +296,7 @@ export function createProviderActivities(deps: ActivityDeps) {
         if ((entry.status === 'delivered' || entry.status === 'completed') && entry.outputs && entry.provider_job_id) {
           log.info('step already delivered: reusing its stored outputs, nothing bought', { key: input.idempotencyKey });
           const outcomes = (entry.image_outcomes ?? []).map((o) => ({ ...o, outcome: o.outcome as GenerateOutput['imageOutcomes'][number]['outcome'] }));
-          return { jobId: entry.provider_job_id, replayed: adopted, outputs: entry.outputs, imagesBilled: entry.images_billed, imageOutcomes: outcomes, polls: 0, reused: true };
+          return { jobId: entry.provider_job_id, adoptedJob: adopted, outputs: entry.outputs, imagesBilled: entry.images_billed, imageOutcomes: outcomes, polls: 0, reused: true };
         }
         if (entry.status === 'failed' || entry.status === 'unusable') {
           throw fail(FailureType.jobFailed, `step ${input.idempotencyKey} already ended ${entry.status}: ${entry.error_message ?? entry.error_code ?? 'unknown reason'}`);
@@ -316,7 +316,7 @@ export function createProviderActivities(deps: ActivityDeps) {
         }
         const job = await awaitTerminal(jobId, progress);
         const settled = await settle(input, job);
-        return { jobId, replayed: adopted, ...settled, polls: progress.polls, reused: false };
+        return { jobId, adoptedJob: adopted, ...settled, polls: progress.polls, reused: false };
       } catch (err) {
         throw withJobId(err, jobId);
       } finally {
