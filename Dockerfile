@@ -1,19 +1,34 @@
 # syntax=docker/dockerfile:1
 # The catalog-assets image: one image for every role (worker, serve, setup, migrate, simulator),
-# chosen by the command. The TypeScript sources run directly through tsx (a runtime dependency),
-# so there is no build step and what runs is exactly what is in the repository.
+# chosen by the command. It runs built JavaScript: the build stage bundles the CLI (dist/cli.js,
+# esbuild) and the workflow code (dist/workflow-bundle.js, which workers load through WORKFLOW_BUNDLE
+# instead of bundling at start); the runtime stage has neither the TypeScript sources nor a transpiler.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
+
+# --- build: all dependencies, the sources, the two bundles -------------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json ./
+COPY scripts/build.mjs scripts/bundle-workflows.ts ./scripts/
+COPY src ./src
+COPY migrations ./migrations
+# npm ci runs `prepare`, the CLI build, so the sources come first. The cache mount keeps rebuilds fast.
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --no-audit --no-fund
+RUN npm run build:workflows
 
 # --- dependencies: production only, from the lockfile --------------------------------------------
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-# Native modules (sharp, the Temporal core bridge, esbuild for tsx) come as prebuilt binaries for
-# linux glibc, so no compiler is needed. The cache mount keeps rebuilds fast.
+# --ignore-scripts skips `prepare` (its build tools are dev dependencies; the build stage ran it) and
+# the dependencies' install scripts, which no role in the image needs: sharp and the Temporal core
+# bridge come as prebuilt binaries for linux glibc, the workflow bundler (swc) is not used with a
+# prebuilt bundle, and the embedded Postgres belongs to the local stack only.
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --omit=dev --no-audit --no-fund
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # --- runtime ---------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
@@ -21,13 +36,14 @@ WORKDIR /app
 ENV NODE_ENV=production \
     DATA_DIR=/var/lib/catalog-assets \
     HTTP_HOST=0.0.0.0 \
-    HTTP_PORT=8080
+    HTTP_PORT=8080 \
+    WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
 COPY --from=deps /app/node_modules ./node_modules
-# Only what runs: the CLI entry, the sources (workflows and activities in src/temporal), the migrations.
-COPY package.json tsconfig.json ./
+# Only what runs: the CLI launcher, the built CLI (migrations included) and the workflow bundle. With no
+# src/ beside it, the launcher runs dist/ without looking for newer sources.
+COPY package.json ./
 COPY bin ./bin
-COPY src ./src
-COPY migrations ./migrations
+COPY --from=build /app/dist ./dist
 COPY docker/healthcheck.mjs ./docker/healthcheck.mjs
 # The unprivileged `node` user (uid 1000) of the base image owns only the data directory; the code
 # stays root-owned and read-only to the process.

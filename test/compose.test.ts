@@ -243,11 +243,17 @@ describe('Dockerfile', () => {
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith('#'));
-    for (const dir of ['bin', 'src', 'activities', 'workflows', 'migrations', 'docker/healthcheck.mjs', 'package.json', 'package-lock.json']) {
+    for (const dir of ['bin', 'src', 'migrations', 'scripts/build.mjs', 'scripts/bundle-workflows.ts', 'docker/healthcheck.mjs', 'package.json', 'package-lock.json']) {
       expect(dockerfile, dir).toMatch(new RegExp(`^COPY .*\\b${dir.replace('.', '\\.')}\\b`, 'm'));
       expect(ignore, dir).not.toContain(dir);
     }
     for (const kept of ['node_modules', '.tools', '.data', '.git', 'test', '.env']) expect(ignore).toContain(kept);
+  });
+
+  it('runs the built CLI, and workers load the workflow bundle built with the image', () => {
+    expect(dockerfile).toMatch(/^RUN npm run build:workflows$/m);
+    expect(dockerfile).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
+    expect(dockerfile).toMatch(/WORKFLOW_BUNDLE=\/app\/dist\/workflow-bundle\.js/);
   });
 });
 
