@@ -9,15 +9,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Context } from '@temporalio/activity';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
-import { createActivities, type ActivitiesByQueue } from '../src/temporal/activities';
+import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import { openRuntime } from '../src/app/runtime';
+import type { ActivitiesByQueue } from '../src/temporal/activities';
 import { loadConfig } from '../src/config';
-import { createDb } from '../src/db/connect';
 import { configureSharp } from '../src/imaging';
 import { SeedreamClient } from '../src/provider/client';
 import { LocalDirStorage } from '../src/storage/localDir';
-import { createWorkers } from '../src/temporal/worker';
-import { buildActivityDeps } from '../src/temporal/worker/deps';
 import { jobTiming, stats, type ActivityStat, type JobTiming, type WorkerProcessConfig, type WorkerStats } from './harness';
 
 const config = JSON.parse(process.env.BENCH_WORKER_CONFIG ?? '{}') as WorkerProcessConfig;
@@ -87,8 +85,12 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
     IMAROUTER_MODEL: 'seedream-4.5',
     ALLOW_PRIVATE_REFERENCE_HOSTS: config.allowPrivateHosts.join(','),
+    DATABASE_URL: config.databaseUrl,
+    DATABASE_POOL_SIZE: String(config.databasePoolSize),
+    TEMPORAL_ADDRESS: config.temporalAddress,
+    TEMPORAL_NAMESPACE: config.namespace,
+    TEMPORAL_TASK_QUEUE_PREFIX: config.taskQueuePrefix,
   });
-  const db = createDb(config.databaseUrl, { poolSize: config.databasePoolSize, applicationName: 'catalog-assets-bench-worker' });
   const provider = new SeedreamClient({
     baseUrl: config.simulatorUrl,
     apiKey: config.apiKey,
@@ -106,14 +108,12 @@ async function main(): Promise<void> {
     return job;
   };
   const storage = new LocalDirStorage(config.storageDir);
-  const deps = buildActivityDeps(appConfig, { db, provider, storage, variants: config.variants, poll: config.poll });
-  const activities = instrument(createActivities(deps));
-  const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const workers: Worker[] = await createWorkers({
-    connection,
-    namespace: config.namespace,
-    taskQueuePrefix: config.taskQueuePrefix,
-    activities,
+  // The product's composition root, with the benchmark's provider, storage and timing around the activities.
+  const runtime = await openRuntime(appConfig, {
+    applicationName: 'catalog-assets-bench-worker',
+    overrides: { provider, storage, variants: config.variants, poll: config.poll, wrapActivities: instrument },
+  });
+  const workers: Worker[] = await runtime.createWorkers({
     providerConcurrency: config.providerConcurrency,
     providerRatePerSecond: config.providerRatePerSecond,
     imagingConcurrency: config.imagingConcurrency,
@@ -136,9 +136,8 @@ async function main(): Promise<void> {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       void running
         .then(async () => {
-          await connection.close();
+          await runtime.close();
           await provider.close();
-          await db.destroy();
         })
         .finally(() => process.exit(0));
     }

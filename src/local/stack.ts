@@ -18,12 +18,12 @@
  *   packshots/           the sample catalog's packshots and scene
  *   logs/                temporal.log, postgres.log, simulator.log, worker.log (Temporal SDK), stack.log (JSON)
  *
- * stop() shuts down in order: workers, HTTP, simulator, file server, connections, Temporal, Postgres.
+ * stop() shuts down in order: workers, HTTP, simulator, file server, the runtime (its connections), Temporal, Postgres.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type LogEntry, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { DefaultLogger, Runtime, type LogEntry, type Worker } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
 import { describeProvider, openRuntime, type Runtime as AppRuntime } from '../app/runtime';
 import { loadConfig, type Config } from '../config';
@@ -32,7 +32,6 @@ import { buildServer } from '../http/server';
 import { ensureTemporalCli } from '../dev/temporalCli';
 import { triggerProduct } from '../temporal/client/product';
 import { startRefresh } from '../temporal/client/refresh';
-import { createWorkers } from '../temporal/worker';
 import { startFileServer } from './files';
 import { ensureDatabaseOf, startEmbeddedPostgres, stopLeftoverPostgres, type EmbeddedPostgres } from './postgres';
 import { findLeftover, pidAlive, stopPid } from './processes';
@@ -101,7 +100,7 @@ interface Part {
   stop(): Promise<void>;
 }
 
-const ORDER = { workers: 10, http: 20, simulator: 30, files: 40, client: 50, workerConnection: 55, runtime: 60, temporal: 70, postgres: 80 } as const;
+const ORDER = { workers: 10, http: 20, simulator: 30, files: 40, runtime: 60, temporal: 70, postgres: 80 } as const;
 
 /** Routes the Temporal SDK's own logs (workers, core) to a file, so the terminal keeps a clean progress bar. */
 function installSdkRuntime(logFile: string): void {
@@ -301,22 +300,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     parts.push({ name: 'runtime', order: ORDER.runtime, stop: () => runtime.close() });
     checkAbort();
 
-    const connection = await Connection.connect({ address: config.temporal.address });
-    parts.push({ name: 'Temporal client', order: ORDER.client, stop: () => connection.close() });
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    // The runtime's client and workers carry the configuration's payload codec, as in production.
+    const { client } = runtime;
 
     detail('Starting the workers (bundling the workflow code takes a few seconds)...');
-    const native = await NativeConnection.connect({ address: config.temporal.address });
-    parts.push({ name: 'worker connection', order: ORDER.workerConnection, stop: () => native.close() });
-    const workers: Worker[] = await createWorkers({
-      connection: native,
-      namespace: config.temporal.namespace,
-      taskQueuePrefix: config.temporal.taskQueuePrefix,
-      activities: runtime.activities,
-      providerConcurrency: config.provider.concurrency,
-      providerRatePerSecond: config.provider.rateLimitPerSecond,
-      imagingConcurrency: config.imaging.concurrency,
-    });
+    const workers: Worker[] = await runtime.createWorkers();
     let stoppingWorkers = false;
     const running = Promise.all(workers.map((w) => w.run()));
     const workersFailed = new Promise<never>((_, reject) => {

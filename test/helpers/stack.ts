@@ -8,10 +8,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection, type DataConverter } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Client, Connection, DataConverter } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { createActivities } from '../../src/temporal/activities';
+import { openRuntime } from '../../src/app/runtime';
 import type { ActivityDeps } from '../../src/temporal/activities/deps';
 import { loadConfig } from '../../src/config';
 import { upsertCatalog } from '../../src/db/repositories/catalogs';
@@ -22,8 +22,6 @@ import { SeedreamClient } from '../../src/provider/client';
 import { startSimulator, type RunningSimulator, type SimulatorOptionsInput } from '../../src/provider/simulator';
 import { LocalDirStorage } from '../../src/storage/localDir';
 import { triggerProduct } from '../../src/temporal/client/product';
-import { createWorkers } from '../../src/temporal/worker';
-import { buildActivityDeps } from '../../src/temporal/worker/deps';
 import type { ProductWorkflowInput } from '../../src/shared/steps';
 import { createTestDatabase, type TestDatabase } from './db';
 
@@ -104,8 +102,12 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const namespace = inject('temporalNamespace');
   const storage = new LocalDirStorage(storageDir);
   const images = await startImageServer();
+  const prefix = `t${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const config = loadConfig({
     NODE_ENV: 'test',
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_NAMESPACE: namespace,
+    TEMPORAL_TASK_QUEUE_PREFIX: prefix,
     IMAROUTER_MODEL: 'seedream-4.5',
     // The image server's own host:port (an allow-list entry without a port means port 80 only).
     ALLOW_PRIVATE_REFERENCE_HOSTS: new URL(images.url).host,
@@ -113,20 +115,20 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     ...options.env,
   });
   const provider = new SeedreamClient({ baseUrl: simulator.url, apiKey: simulator.apiKey, timeouts: { requestMs: 10_000, connectMs: 2_000, downloadMs: 10_000 } });
-  const deps = buildActivityDeps(config, {
-    db: database.db,
-    provider,
-    storage,
-    variants: options.variants ?? [...CHEAP_TEST_VARIANTS],
-    poll: { initialMs: 50, maxIntervalMs: 200, maxWaitMs: 60_000, ...options.poll },
+  // The product's composition root over the test's own parts (and the test's payload codec, if any).
+  const runtime = await openRuntime(config, {
+    overrides: {
+      db: database.db,
+      provider,
+      storage,
+      variants: options.variants ?? [...CHEAP_TEST_VARIANTS],
+      poll: { initialMs: 50, maxIntervalMs: 200, maxWaitMs: 60_000, ...options.poll },
+      deps: options.deps,
+      dataConverter: options.dataConverter,
+    },
   });
-  Object.assign(deps, options.deps);
-  const activities = createActivities(deps);
-  const connection = await Connection.connect({ address: temporalAddress });
-  const client = new Client({ connection, namespace, dataConverter: options.dataConverter });
-  const prefix = `t${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const { client, connection, deps } = runtime;
 
-  let native: NativeConnection | undefined;
   let workers: Worker[] = [];
   let running: Promise<unknown> | undefined;
 
@@ -158,13 +160,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       );
     },
     async startWorkers() {
-      native = await NativeConnection.connect({ address: temporalAddress });
-      workers = await createWorkers({
-        connection: native,
-        namespace,
-        dataConverter: options.dataConverter,
-        taskQueuePrefix: prefix,
-        activities,
+      workers = await runtime.createWorkers({
         providerConcurrency: 50,
         providerRatePerSecond: 1_000,
         imagingConcurrency: options.imagingConcurrency ?? 2,
@@ -175,14 +171,12 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     async stopWorkers() {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await running;
-      await native?.close();
       workers = [];
       running = undefined;
-      native = undefined;
     },
     async close() {
       await stack.stopWorkers();
-      await connection.close();
+      await runtime.close();
       await provider.close();
       await simulator.close();
       await images.close();

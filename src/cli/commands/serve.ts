@@ -4,15 +4,12 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from '../../app/logger';
-import { createStorage } from '../../app/runtime';
+import { openRuntime } from '../../app/runtime';
 import { payloadCodecFromConfig } from '../../temporal/client/codec';
 import { pruneWebhookEvents } from '../../catalog/pimChanges';
 import { redact } from '../../config/redact';
-import { createDb } from '../../db/connect';
-import { migrateToLatest } from '../../db/migrate';
 import { assertAuthConfig, ServiceAuthConfigError } from '../../http/auth';
 import { buildServer } from '../../http/server';
-import { lazyClient } from '../../temporal/client/connection';
 import { sendReviewDecision, triggerProduct } from '../../temporal/client/product';
 import { startRefresh } from '../../temporal/client/refresh';
 import { CliError, configOrExit } from '../context';
@@ -54,12 +51,11 @@ Examples:
       }
       if (!config.databaseUrl) throw new CliError('DATABASE_URL is not set: the service keeps the catalog snapshot in Postgres', 3);
       const logger = createLogger(config.logLevel, 'http');
-      const db = createDb(config.databaseUrl, { poolSize: config.databasePoolSize, applicationName: 'catalog-assets-http' });
-      const { client, connection } = lazyClient(config);
+      const runtime = await openRuntime(config, { migrate: flags.migrate, logger, applicationName: 'catalog-assets-http' });
+      const { db, client, connection, storage } = runtime;
       const prefix = config.temporal.taskQueuePrefix;
       let pruner: NodeJS.Timeout | undefined;
       try {
-        if (flags.migrate) await migrateToLatest(db);
         const codec = payloadCodecFromConfig(config);
         const app = buildServer({
           db,
@@ -75,7 +71,7 @@ Examples:
           trigger: (input, meta) => triggerProduct(client, { taskQueuePrefix: prefix, input, productName: meta?.productName }),
           startRefresh: (request) => startRefresh(client, prefix, request),
           sendReview: (catalogId, sku, decision) => sendReviewDecision(client, catalogId, sku, decision),
-          storage: createStorage(config),
+          storage,
           codec: codec ? { codec, allowedOrigins: [config.temporal.uiUrl] } : undefined,
           healthChecks: {
             temporal: async () => {
@@ -106,8 +102,7 @@ Examples:
         await app.close();
       } finally {
         clearInterval(pruner);
-        await connection.close().catch(() => undefined);
-        await db.destroy();
+        await runtime.close().catch(() => undefined);
       }
     });
 }

@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { createLogger } from '../../app/logger';
 import { describeProvider, openRuntime } from '../../app/runtime';
-import { connectWorker, dataConverterFor } from '../../temporal/client/connection';
-import { createWorkers, runWorkers } from '../../temporal/worker';
+import type { TaskQueueRole } from '../../shared/ids';
+import { runWorkers } from '../../temporal/worker';
 import { configOrExit } from '../context';
 
 export function registerWorkerCommand(program: Command): void {
@@ -32,22 +32,13 @@ Examples:
     .action(async (flags: { queues: string; migrate: boolean; workflowBundle?: string }) => {
       const config = configOrExit();
       const logger = createLogger(config.logLevel, 'worker');
-      const roles = flags.queues.split(',').map((q) => q.trim()) as Array<'workflows' | 'provider' | 'imaging'>;
+      const roles = flags.queues.split(',').map((q) => q.trim()) as TaskQueueRole[];
       const runtime = await openRuntime(config, { migrate: flags.migrate, logger });
       logger.info({ provider: describeProvider(config) }, 'image provider');
-      const connection = await connectWorker(config);
       try {
-        const workers = await createWorkers({
-          connection,
-          namespace: config.temporal.namespace,
-          taskQueuePrefix: config.temporal.taskQueuePrefix,
-          activities: runtime.activities,
-          providerConcurrency: config.provider.concurrency,
-          providerRatePerSecond: config.provider.rateLimitPerSecond,
-          imagingConcurrency: config.imaging.concurrency,
-          dataConverter: dataConverterFor(config),
-          ...(flags.workflowBundle ? { workflowBundle: { codePath: flags.workflowBundle } } : {}),
+        const workers = await runtime.createWorkers({
           roles,
+          ...(flags.workflowBundle ? { workflowBundle: { codePath: flags.workflowBundle } } : {}),
         });
         logger.info(
           { queues: roles, prefix: config.temporal.taskQueuePrefix, temporal: config.temporal.address, payloadEncryption: config.temporal.payloadKey ? config.temporal.payloadKey.keyId : 'off' },
@@ -55,7 +46,6 @@ Examples:
         );
         await runWorkers(workers);
       } finally {
-        await connection.close();
         await runtime.close();
       }
     });

@@ -1,10 +1,9 @@
 /** Connections to Temporal from configuration: the local dev server, a cluster, or Temporal Cloud. */
 import { Client, Connection, type DataConverter } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../../config';
 import { payloadCodecFromConfig } from './codec';
 
-function connectionOptions(config: Config) {
+export function connectionOptions(config: Pick<Config, 'temporal'>) {
   return {
     address: config.temporal.address,
     tls: config.temporal.tls || Boolean(config.temporal.apiKey) ? {} : undefined,
@@ -14,8 +13,8 @@ function connectionOptions(config: Config) {
 
 /**
  * The data converter of every client and worker: payload encryption when TEMPORAL_PAYLOAD_KEY is set
- * (src/temporal/client/codec.ts), otherwise the SDK's default (undefined). Workers take it through
- * createWorkers({ dataConverter }), clients through connectClient/lazyClient.
+ * (src/temporal/client/codec.ts), otherwise the SDK's default (undefined). Processes take it through
+ * the composition root (src/app/runtime.ts), one-shot CLI clients through connectClient.
  */
 export function dataConverterFor(config: Pick<Config, 'temporal'>): DataConverter | undefined {
   const codec = payloadCodecFromConfig(config);
@@ -24,19 +23,5 @@ export function dataConverterFor(config: Pick<Config, 'temporal'>): DataConverte
 
 export async function connectClient(config: Config): Promise<{ client: Client; connection: Connection }> {
   const connection = await Connection.connect(connectionOptions(config));
-  return { client: new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterFor(config) }), connection };
-}
-
-/** The workers' connection; pass dataConverterFor(config) to createWorkers alongside it. */
-export async function connectWorker(config: Config): Promise<NativeConnection> {
-  return NativeConnection.connect(connectionOptions(config));
-}
-
-/**
- * A client whose connection opens on first use: the HTTP service starts (and reports Temporal as
- * unhealthy on /healthz) while Temporal is down, instead of failing to start.
- */
-export function lazyClient(config: Config): { client: Client; connection: Connection } {
-  const connection = Connection.lazy(connectionOptions(config));
   return { client: new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterFor(config) }), connection };
 }
