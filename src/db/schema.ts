@@ -202,6 +202,48 @@ export interface ReviewDecisionsTable {
   decided_at: Generated<Date>;
 }
 
+/** Operators' decisions and refresh budgets (migrations/20261201T1000_operator_decisions.ts). */
+/** An asset id the caller always supplies (a BIGINT, read back as a string). */
+type DecisionAssetId = ColumnType<string, string | number, string | number>;
+
+export interface SlotPinsTable {
+  catalog_id: string;
+  sku: string;
+  slot: string;
+  asset_id: DecisionAssetId;
+  /** The fingerprint the slot's inputs had when it was rolled back. */
+  inputs_fingerprint: string;
+  actor: string;
+  pinned_at: Generated<Date>;
+}
+
+export interface DeclinedFingerprintsTable {
+  catalog_id: string;
+  sku: string;
+  slot: string;
+  fingerprint: string;
+  asset_id: DecisionAssetId;
+  decision: string;
+  declined_at: Generated<Date>;
+}
+
+export interface RefreshBudgetsTable {
+  id: string;
+  catalog_id: string;
+  limit_images: number;
+  created_at: Generated<Date>;
+}
+
+export interface BudgetReservationsTable {
+  budget_id: string;
+  idempotency_key: string;
+  catalog_id: string;
+  sku: string;
+  slot: string;
+  images: number;
+  reserved_at: Generated<Date>;
+}
+
 export interface Database {
   catalogs: CatalogsTable;
   products: ProductsTable;
@@ -215,6 +257,10 @@ export interface Database {
   review_decisions: ReviewDecisionsTable;
   webhook_events: WebhookEventsTable;
   webhook_secrets: WebhookSecretsTable;
+  slot_pins: SlotPinsTable;
+  declined_fingerprints: DeclinedFingerprintsTable;
+  refresh_budgets: RefreshBudgetsTable;
+  budget_reservations: BudgetReservationsTable;
 }
 
 export type Catalog = Selectable<CatalogsTable>;

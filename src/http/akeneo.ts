@@ -34,7 +34,7 @@
  * they are, so the plan's prompt templates name them directly. Unknown extra fields are ignored.
  */
 import { z } from 'zod';
-import type { PimAction, PimChange } from '../catalog/pimChanges';
+import type { PimAction, PimChange } from '../db/repositories/pimChanges';
 import { skuSchema } from '../catalog/text';
 
 export const PIM_ACTIONS = ['product.created', 'product.updated', 'product.removed'] as const;

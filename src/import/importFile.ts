@@ -16,8 +16,8 @@
  *   event, not an absence). The catalog is created with the first batch if it does not exist.
  */
 import fs from 'node:fs';
-import { sql, type Kysely } from 'kysely';
-import { restoreRetiredAssets } from '../catalog/pimChanges';
+import type { Kysely } from 'kysely';
+import { writeImportBatch } from '../db/repositories/products';
 import { catalogIdSchema } from '../catalog/text';
 import type { Database } from '../db/schema';
 import { readCsv } from './csv';
@@ -92,7 +92,7 @@ export async function importFile(db: Kysely<Database>, o: ImportOptions): Promis
     batch = [];
     await writing;
     if (writeError) throw writeError;
-    writing = writeBatch(db, o.catalogId, rows, o.source ?? 'import').then(
+    writing = writeImportBatch(db, o.catalogId, rows, o.source ?? 'import').then(
       (changed) => {
         result.imported += changed.length;
         result.unchanged += rows.length - changed.length;
@@ -132,33 +132,6 @@ export async function importFile(db: Kysely<Database>, o: ImportOptions): Promis
   if (writeError) throw writeError;
   result.failed.sort((a, b) => a.line - b.line);
   return result;
-}
-
-/** One transaction: the batch's upsert (changed rows only) and the reactivation of returning products' assets. */
-async function writeBatch(db: Kysely<Database>, catalogId: string, rows: ImportedProduct[], source: string): Promise<string[]> {
-  return db.transaction().execute(async (trx) => {
-    // The catalog is created with its first products (not before: a file that fails to open creates nothing).
-    await trx
-      .insertInto('catalogs')
-      .values({ id: catalogId, name: catalogId, settings: '{}', updated_at: sql<Date>`now()` })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .execute();
-    // One statement for the whole batch: rows travel as arrays (unnest), so the statement stays small
-    // and Postgres parses and plans it once whatever the batch size.
-    const changed = await sql<{ sku: string }>`
-      insert into products as p (catalog_id, sku, name, attributes, attributes_fingerprint, status, source, updated_at)
-      select ${catalogId}, t.sku, t.name, t.attributes::jsonb, t.fingerprint, 'active', ${source}, now()
-      from unnest(${rows.map((r) => r.sku)}::text[], ${rows.map((r) => r.name)}::text[], ${rows.map((r) => JSON.stringify(r.attributes))}::text[],
-                  ${rows.map((r) => r.fingerprint)}::text[]) as t(sku, name, attributes, fingerprint)
-      on conflict (catalog_id, sku) do update set
-        name = excluded.name, attributes = excluded.attributes, attributes_fingerprint = excluded.attributes_fingerprint,
-        status = excluded.status, source = excluded.source, updated_at = now()
-      where p.attributes_fingerprint <> excluded.attributes_fingerprint or p.status <> 'active'
-      returning p.sku`.execute(trx);
-    const skus = changed.rows.map((c) => c.sku);
-    await restoreRetiredAssets(trx, catalogId, skus);
-    return skus;
-  });
 }
 
 export { ImportError };

@@ -17,7 +17,7 @@ import type { Kysely } from 'kysely';
 import sharp from 'sharp';
 import { productFingerprint } from '../catalog/fingerprint';
 import { upsertCatalog } from '../db/repositories/catalogs';
-import { upsertProducts } from '../db/repositories/products';
+import { productFingerprints, upsertProducts } from '../db/repositories/products';
 import type { Database } from '../db/schema';
 import { makeTestImage } from '../dev/testImages';
 
@@ -170,12 +170,7 @@ export async function ensureSampleCatalog(db: Kysely<Database>, o: { imageBaseUr
       source: 'sample',
     };
   });
-  const existing = new Map(
-    (await db.selectFrom('products').select(['sku', 'attributes_fingerprint']).where('catalog_id', '=', SAMPLE_CATALOG_ID).execute()).map((r) => [
-      r.sku,
-      r.attributes_fingerprint,
-    ]),
-  );
+  const existing = await productFingerprints(db, SAMPLE_CATALOG_ID);
   await db.transaction().execute(async (tx) => {
     await upsertCatalog(tx, { id: SAMPLE_CATALOG_ID, name: SAMPLE_CATALOG_NAME, settings: { sceneReferences: SAMPLE_SCENES.map((s) => `${base}/${s}`) } });
     // Only what is new or different: an unchanged product keeps its row (and its updated_at) as it was.

@@ -1,11 +1,8 @@
 /** The results page: a catalog's generated images as a grid (HTML), its routes and its static writer. */
 export {
   DEFAULT_PAGE_SIZE,
-  DISPLAY_VARIANT_PREFERENCE,
   MAX_PAGE_SIZE,
   loadResultsData,
-  pickDisplayVariant,
-  planSlots,
   type LoadResultsOptions,
   type ResultsAsset,
   type ResultsAttempt,
@@ -14,7 +11,8 @@ export {
   type ResultsRow,
   type ResultsVariant,
   type ResultsVersion,
-} from './data';
+} from '../db/repositories/results';
+export { DISPLAY_VARIANT_PREFERENCE, pickDisplayVariant } from './display';
 export { assetPath, esc, renderResultsPage, resultsPageCsp, type RenderOptions } from './render';
 export { ASSET_CACHE_CONTROL, registerResultsRoutes, type ResultsRouteDeps } from './routes';
 export { ResultsWriteError, writeResultsPage, type WriteResultsOptions, type WriteResultsResult } from './static';

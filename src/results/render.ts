@@ -16,7 +16,8 @@
 import { createHash } from 'node:crypto';
 import { rgbaToDataURL, thumbHashToApproximateAspectRatio, thumbHashToDataURL, thumbHashToRGBA } from 'thumbhash';
 import { parseContentKey } from '../storage/keys';
-import { type ResultsAsset, type ResultsCell, type ResultsData, type ResultsRow, pickDisplayVariant } from './data';
+import { type ResultsAsset, type ResultsCell, type ResultsData, type ResultsRow } from '../db/repositories/results';
+import { pickDisplayVariant } from './display';
 
 export interface RenderOptions {
   /**

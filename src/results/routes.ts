@@ -22,7 +22,7 @@ import type { Database } from '../db/schema';
 import { parseContentKey, type AssetExtension } from '../storage/keys';
 import { LocalDirStorage } from '../storage/localDir';
 import { StorageError, type AssetStorage } from '../storage/types';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, loadResultsData } from './data';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, loadResultsData } from '../db/repositories/results';
 import { esc, renderResultsPage, resultsPageCsp } from './render';
 
 export interface ResultsRouteDeps {

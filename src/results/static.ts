@@ -17,7 +17,8 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema';
 import type { AssetStorage } from '../storage/types';
-import { clampPage, loadResultsData, pickDisplayVariant, type ResultsData } from './data';
+import { clampPage, loadResultsData, type ResultsData } from '../db/repositories/results';
+import { pickDisplayVariant } from './display';
 import { assetPath, renderResultsPage, resultsPageCsp } from './render';
 
 export interface WriteResultsOptions {

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { getLedgerEntry, markAmbiguous, markJobBilled, markSending, markSubmitted, markUnusable, openLedgerEntry } from '../../src/db/repositories/jobs';
-import type { CatalogSummary } from '../../src/results/summary';
+import type { CatalogSummary } from '../../src/db/repositories/summaries';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
 const CATALOG = 'cli-ledger';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main';
-import type { CatalogSummary, SkuAssets, SkuStatus } from '../../src/results/summary';
+import type { CatalogSummary, SkuAssets, SkuStatus } from '../../src/db/repositories/summaries';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 
 // Product workflow ids derive from catalog and SKU, and every test file shares one Temporal dev server:

@@ -12,7 +12,7 @@ import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { moneyFigures, releasePaidAttempts, resolveAmbiguous } from '../../src/db/repositories/jobs';
 import { selectSkuPage } from '../../src/db/repositories/selection';
 import { DEFAULT_VARIANTS } from '../../src/imaging';
-import { catalogSummary } from '../../src/results/summary';
+import { catalogSummary } from '../../src/db/repositories/summaries';
 import { DEFAULT_PLAN } from '../../src/shared/plan';
 import { SA } from '../../src/shared/searchAttributes';
 import type { ProductWorkflowInput } from '../../src/shared/steps';

@@ -5,7 +5,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { releaseSlot, RollbackError, rollbackSlot } from '../../db/repositories/assets';
-import { skuAssets, skuStatus, type SkuAssets } from '../../results/summary';
+import { skuAssets, skuStatus, type SkuAssets } from '../../db/repositories/summaries';
 import { CliError } from '../context';
 import { cell, palette, table, withDatabase } from './status';
 

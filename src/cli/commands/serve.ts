@@ -6,7 +6,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from '../../app/logger';
 import { openRuntime } from '../../app/runtime';
 import { payloadCodecFromConfig } from '../../temporal/client/codec';
-import { pruneWebhookEvents } from '../../catalog/pimChanges';
+import { pruneWebhookEvents } from '../../db/repositories/pimChanges';
 import { redact } from '../../config/redact';
 import { assertAuthConfig, ServiceAuthConfigError } from '../../http/auth';
 import { buildServer } from '../../http/server';

@@ -5,7 +5,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { Kysely } from 'kysely';
 import { createDb } from '../../db/connect';
 import type { Database } from '../../db/schema';
-import { catalogSummary, NotFoundError, skuStatus, type CatalogSummary, type SkuStatus } from '../../results/summary';
+import { catalogSummary, NotFoundError, skuStatus, type CatalogSummary, type SkuStatus } from '../../db/repositories/summaries';
 import { CliError, configOrExit } from '../context';
 
 /** Opens DATABASE_URL for one command; exit 3 when it is not configured. */

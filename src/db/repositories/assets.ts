@@ -3,7 +3,6 @@
  * publishes from, and the last attempt per slot. Writes are idempotent on natural keys.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { withDecisionTables } from '../decisionTables';
 import type { Database, SlotOutcome } from '../schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -74,7 +73,7 @@ export interface SlotPin {
 }
 
 export async function getSlotPin(db: Db, catalogId: string, sku: string, slot: string): Promise<SlotPin | undefined> {
-  const row = await withDecisionTables(db)
+  const row = await db
     .selectFrom('slot_pins as p')
     .innerJoin('assets as a', 'a.id', 'p.asset_id')
     .select(['p.asset_id', 'p.inputs_fingerprint', 'p.actor', 'p.pinned_at', 'a.fingerprint'])
@@ -91,7 +90,7 @@ function pinHolds(pin: SlotPin | undefined, fingerprint: string): boolean {
 }
 
 async function dropPin(trx: Db, catalogId: string, sku: string, slot: string): Promise<void> {
-  await withDecisionTables(trx).deleteFrom('slot_pins').where('catalog_id', '=', catalogId).where('sku', '=', sku).where('slot', '=', slot).execute();
+  await trx.deleteFrom('slot_pins').where('catalog_id', '=', catalogId).where('sku', '=', sku).where('slot', '=', slot).execute();
 }
 
 export type SlotHold =
@@ -112,7 +111,7 @@ export async function slotHold(
   if (pin && pin.assetId === s.currentAssetId && pinHolds(pin, s.fingerprint)) {
     return { kind: 'pinned', assetId: pin.assetId, reason: `rolled back by ${pin.actor} at ${pin.pinnedAt.toISOString()}; held until the slot's inputs change or it is released` };
   }
-  const declined = await withDecisionTables(db)
+  const declined = await db
     .selectFrom('declined_fingerprints')
     .select(['asset_id', 'decision', 'declined_at'])
     .where('catalog_id', '=', s.catalogId)
@@ -128,7 +127,7 @@ export async function slotHold(
 
 /** An operator lets go of a slot: its rollback pin and declined fingerprints no longer hold. */
 export async function releaseSlot(db: Kysely<Database>, catalogId: string, sku: string, slot: string): Promise<{ pin: boolean; declined: number }> {
-  return withDecisionTables(db)
+  return db
     .transaction()
     .execute(async (trx) => {
       await slotLock(catalogId, sku, slot).execute(trx);
@@ -409,7 +408,7 @@ export async function rollbackSlot(
     const earlier = await getSlotPin(trx, catalogId, sku, slot);
     const inputsFingerprint = earlier && pinHolds(earlier, current.fingerprint) ? earlier.inputsFingerprint : current.fingerprint;
     const actor = opts.actor?.trim() || 'operator';
-    await withDecisionTables(trx)
+    await trx
       .insertInto('slot_pins')
       .values({ catalog_id: catalogId, sku, slot, asset_id: previous.id, inputs_fingerprint: inputsFingerprint, actor })
       .onConflict((oc) => oc.columns(['catalog_id', 'sku', 'slot']).doUpdateSet({ asset_id: previous.id, inputs_fingerprint: inputsFingerprint, actor, pinned_at: sql<Date>`now()` }))
@@ -472,7 +471,7 @@ export async function decideReview(
       declined = Number(n) > d.maxRejections;
     }
     if (declined) {
-      await withDecisionTables(trx)
+      await trx
         .insertInto('declined_fingerprints')
         .values({ catalog_id: d.catalogId, sku: d.sku, slot: d.slot, fingerprint: asset.fingerprint, asset_id: d.assetId, decision: d.decision })
         .onConflict((oc) => oc.columns(['catalog_id', 'sku', 'slot', 'fingerprint']).doNothing())

@@ -8,7 +8,6 @@
  * billing gives everything back). A step whose job may have been billed keeps its reservation.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { withDecisionTables, type DecisionDatabase } from '../decisionTables';
 import type { Database } from '../schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -34,7 +33,7 @@ export interface BudgetReservation {
 export type ReserveOutcome = { ok: true; usedImages: number; limitImages: number } | { ok: false; usedImages: number; limitImages: number };
 
 /** The images a budget has spent or holds: reservations, each counted by its ledger row once billed. */
-function usedImages(trx: Db | Transaction<DecisionDatabase>, budgetId: string) {
+function usedImages(trx: Db, budgetId: string) {
   return sql<{ used: string }>`
     select coalesce(sum(
       case
@@ -50,7 +49,7 @@ function usedImages(trx: Db | Transaction<DecisionDatabase>, budgetId: string) {
 
 /** Reserves a paid step's images against a budget, or refuses when they would take it past its limit. */
 export async function reserveBudget(db: Kysely<Database>, r: BudgetReservation): Promise<ReserveOutcome> {
-  return withDecisionTables(db)
+  return db
     .transaction()
     .execute(async (trx) => {
       await trx

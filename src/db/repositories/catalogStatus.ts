@@ -5,22 +5,17 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema';
+import { jobsByStatus, productCounts, recentSlotFailures, type ProductCounts, type RecentFailure } from './aggregates';
 import { ledgerTotals } from './jobs';
 
 export interface CatalogStatus {
   catalogId: string;
   name: string;
-  products: {
-    total: number;
-    active: number;
-    removed: number;
-    /** Active products whose data changed since their assets were last generated (or never generated). */
-    changedSinceGenerated: number;
-  };
+  products: ProductCounts;
   assets: { current: number; retired: number; pendingReview: number };
   /** The last attempt of each SKU's slots. */
   lastAttempts: { generated: number; skipped: number; failed: number };
-  recentFailures: Array<{ sku: string; slot: string; errorType: string | null; message: string | null; at: string }>;
+  recentFailures: RecentFailure[];
   ledger: {
     jobs: number;
     byStatus: Record<string, number>;
@@ -38,17 +33,8 @@ export async function catalogStatus(db: Kysely<Database>, catalogId: string): Pr
   const catalog = await db.selectFrom('catalogs').select(['id', 'name']).where('id', '=', catalogId).executeTakeFirst();
   if (!catalog) return undefined;
 
-  const [products, assets, attempts, failures, jobs, totals, webhooks] = await Promise.all([
-    db
-      .selectFrom('products')
-      .select([
-        sql<string>`count(*)`.as('total'),
-        sql<string>`count(*) filter (where status = 'active')`.as('active'),
-        sql<string>`count(*) filter (where status = 'removed')`.as('removed'),
-        sql<string>`count(*) filter (where status = 'active' and settled_fingerprint is distinct from attributes_fingerprint)`.as('changed'),
-      ])
-      .where('catalog_id', '=', catalogId)
-      .executeTakeFirstOrThrow(),
+  const [products, assets, attempts, failures, byStatus, totals, webhooks] = await Promise.all([
+    productCounts(db, catalogId),
     db
       .selectFrom('current_assets as c')
       .innerJoin('assets as a', 'a.id', 'c.asset_id')
@@ -62,20 +48,8 @@ export async function catalogStatus(db: Kysely<Database>, catalogId: string): Pr
       .where('catalog_id', '=', catalogId)
       .groupBy('outcome')
       .execute(),
-    db
-      .selectFrom('slot_attempts')
-      .select(['sku', 'slot', 'error_type', 'error_message', 'attempted_at'])
-      .where('catalog_id', '=', catalogId)
-      .where('outcome', '=', 'failed')
-      .orderBy('attempted_at', 'desc')
-      .limit(10)
-      .execute(),
-    db
-      .selectFrom('generation_jobs')
-      .select(['status', sql<string>`count(*)`.as('n')])
-      .where('catalog_id', '=', catalogId)
-      .groupBy('status')
-      .execute(),
+    recentSlotFailures(db, catalogId, 10),
+    jobsByStatus(db, catalogId),
     ledgerTotals(db, { catalogId }),
     db
       .selectFrom('webhook_events')
@@ -91,19 +65,13 @@ export async function catalogStatus(db: Kysely<Database>, catalogId: string): Pr
   return {
     catalogId: catalog.id,
     name: catalog.name,
-    products: { total: n(products.total), active: n(products.active), removed: n(products.removed), changedSinceGenerated: n(products.changed) },
+    products,
     assets: { current: byAssetStatus('current'), retired: byAssetStatus('retired'), pendingReview: byAssetStatus('pending_review') },
     lastAttempts: { generated: byOutcome('generated'), skipped: byOutcome('skipped'), failed: byOutcome('failed') },
-    recentFailures: failures.map((f) => ({
-      sku: f.sku,
-      slot: f.slot,
-      errorType: f.error_type,
-      message: f.error_message,
-      at: new Date(f.attempted_at).toISOString(),
-    })),
+    recentFailures: failures,
     ledger: {
       jobs: totals.jobs,
-      byStatus: Object.fromEntries(jobs.map((j) => [j.status, n(j.n)])),
+      byStatus,
       imagesBilled: totals.imagesBilled,
       costCents: totals.costCents,
       costUsd: totals.costCents / 100,

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema';
+import { DEFAULT_PLAN, planSchema, type Plan } from '../../shared/plan';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -33,4 +34,29 @@ export async function upsertCatalog(db: Db, input: { id: string; name?: string; 
 
 export async function getCatalog(db: Db, id: string) {
   return db.selectFrom('catalogs').select(['id', 'name', 'plan', 'settings', 'created_at', 'updated_at']).where('id', '=', id).executeTakeFirst();
+}
+
+/**
+ * A stored plan, read by one rule everywhere: no plan means the default plan; a plan that does not
+ * parse is a problem (the product workflow fails with InvalidPlan naming it, a refresh counts no
+ * images for such a catalog's SKUs, status views list no slots), never silently the default.
+ */
+export function planOf(stored: unknown): { plan: Plan; problem?: undefined } | { plan?: undefined; problem: string } {
+  if (stored === null || stored === undefined) return { plan: DEFAULT_PLAN };
+  const parsed = planSchema.safeParse(stored);
+  if (parsed.success) return { plan: parsed.data };
+  const issue = parsed.error.issues[0];
+  return { problem: `invalid plan at ${issue?.path.join('.') || '(root)'}: ${issue?.message}` };
+}
+
+/** The enabled slots of a stored plan, in plan order (none for an invalid plan). */
+export function enabledSlotNames(stored: unknown): string[] {
+  return planOf(stored).plan?.slots.filter((s) => s.enabled).map((s) => s.name) ?? [];
+}
+
+/** A catalog's plan and settings, the one read of them. */
+export async function readCatalogPlan(db: Db, id: string) {
+  const catalog = await db.selectFrom('catalogs').select(['id', 'name', 'plan', 'settings']).where('id', '=', id).executeTakeFirst();
+  if (!catalog) return undefined;
+  return { id: catalog.id, name: catalog.name, settings: catalog.settings as CatalogSettings, ...planOf(catalog.plan) };
 }

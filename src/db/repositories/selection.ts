@@ -10,6 +10,7 @@ import { FailureType } from '../../shared/failures';
 import { sql, type Kysely } from 'kysely';
 import type { RefreshFailure } from '../../shared/refresh';
 import type { Database } from '../schema';
+import { changedSinceGenerated } from './aggregates';
 
 /** Slot failures that wait for an operator rather than for the next night. */
 const OPERATOR_HOLDS = [FailureType.needsAttention, FailureType.ambiguousParked];
@@ -31,11 +32,11 @@ export async function selectSkuPage(
     if (sel.skus.length === 0) return [];
     q = q.where('p.sku', 'in', sel.skus);
   } else if (sel === 'changed') {
-    q = q.where(sql<boolean>`p.settled_fingerprint is distinct from p.attributes_fingerprint`);
+    q = q.where(changedSinceGenerated('p'));
   } else if (sel === 'stale') {
     q = q.where((eb) =>
       eb.or([
-        sql<boolean>`p.settled_fingerprint is distinct from p.attributes_fingerprint`,
+        changedSinceGenerated('p'),
         eb.exists(
           eb
             .selectFrom('slot_attempts as sa')

@@ -5,7 +5,7 @@
  * `Authorization: Bearer <SERVICE_TOKEN>` (redacted all the same) and in the service log.
  */
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
+import { pingDatabase } from '../../db/connect';
 import { redact } from '../../config/redact';
 import { bearerMatches } from '../auth';
 import type { RouteContext } from '../server';
@@ -35,7 +35,7 @@ async function runCheck(check: HealthCheck): Promise<{ ok: boolean; ms: number; 
 export function registerHealthRoute(app: FastifyInstance, ctx: RouteContext): void {
   const checks: Record<string, HealthCheck> = {
     postgres: async () => {
-      await sql`select 1`.execute(ctx.db);
+      await pingDatabase(ctx.db);
     },
     ...ctx.healthChecks,
   };

@@ -25,7 +25,7 @@
  * were created or changed; a removal starts no generation.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { applyPimChanges, settleTriggers } from '../../catalog/pimChanges';
+import { applyPimChanges, settleTriggers } from '../../db/repositories/pimChanges';
 import { catalogIdSchema } from '../../catalog/text';
 import { triggerProducts } from '../../catalog/triggerProducts';
 import { redact } from '../../config/redact';

@@ -1,7 +1,7 @@
 /** Activities that read and write the catalog in Postgres: plan, prepare (fingerprint), record. */
 import { createHash } from 'node:crypto';
 import { Context, log } from '@temporalio/activity';
-import { getCatalog } from '../../db/repositories/catalogs';
+import { readCatalogPlan } from '../../db/repositories/catalogs';
 import { budgetSpent, reserveBudget } from '../../db/repositories/budgets';
 import { getProduct } from '../../db/repositories/products';
 import { decideReview, getCurrentAsset, recordGeneratedAssets, recordSlotAttempt, slotHold, type ReviewDecision } from '../../db/repositories/assets';
@@ -10,7 +10,7 @@ import { inspectImage } from '../../imaging';
 import { createSourceFetcher, DEFAULT_SOURCE_FETCH_POLICY, SourceUnavailableError, type SourceAttempt } from '../../net/sourceFetcher';
 import { LIMITS } from '../../provider/contract';
 import { CENTS_PER_IMAGE, FailureType, stepIdempotencyKey } from '../../shared';
-import { DEFAULT_PLAN, planSchema, renderTemplate, slotDependencies, TemplateError, type ImageSource, type Plan, type Slot } from '../../shared/plan';
+import { renderTemplate, slotDependencies, TemplateError, type ImageSource, type Plan, type Slot } from '../../shared/plan';
 import type {
   LoadedPlan, PreparedSlot, PrepareSlotInput, RecordedSlot, RecordSlotInput, ReviewPolicy, SlotFailureInput, SourceRef,
 } from '../../shared/steps';
@@ -67,15 +67,10 @@ export function createCatalogActivities(deps: ActivityDeps) {
   const { db } = deps;
 
   async function planFor(catalogId: string): Promise<{ plan: Plan; settings: Record<string, unknown> }> {
-    const catalog = await getCatalog(db, catalogId);
+    const catalog = await readCatalogPlan(db, catalogId);
     if (!catalog) throw fail(FailureType.invalidProductData, `catalog ${JSON.stringify(catalogId)} does not exist`);
-    if (catalog.plan === null) return { plan: DEFAULT_PLAN, settings: catalog.settings };
-    const parsed = planSchema.safeParse(catalog.plan);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw fail(FailureType.invalidPlan, `catalog ${JSON.stringify(catalogId)} has an invalid plan at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
-    }
-    return { plan: parsed.data, settings: catalog.settings };
+    if (!catalog.plan) throw fail(FailureType.invalidPlan, `catalog ${JSON.stringify(catalogId)} has an ${catalog.problem}`);
+    return { plan: catalog.plan, settings: catalog.settings };
   }
 
   const sources = createSourceFetcher((url) => deps.fetchSource(url), () => deps.sourceFetch ?? DEFAULT_SOURCE_FETCH_POLICY);
@@ -283,7 +278,7 @@ export function createCatalogActivities(deps: ActivityDeps) {
     },
 
     async decideReview(input: { catalogId: string; sku: string; slot: string; assetId: string; decision: ReviewDecision; note?: string; actor: string }) {
-      const catalog = await getCatalog(db, input.catalogId);
+      const catalog = await readCatalogPlan(db, input.catalogId);
       return decideReview(db, { ...input, maxRejections: reviewPolicy(catalog?.settings ?? {})?.maxRejections });
     },
 

@@ -2,9 +2,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { getCurrentAsset } from '../../db/repositories/assets';
-import { getCatalog } from '../../db/repositories/catalogs';
+import { readCatalogPlan } from '../../db/repositories/catalogs';
 import { markProductSettled, recordRefreshFailures, recordRefreshRun, selectSkuPage } from '../../db/repositories/selection';
-import { DEFAULT_PLAN, planSchema } from '../../shared/plan';
 import {
   MAX_FAILURE_REASON, MAX_LISTED_FAILURES, type PageEstimate, type RefreshCounts, type RefreshFailure, type RefreshPage, type RefreshSelection,
 } from '../../shared/refresh';
@@ -29,15 +28,14 @@ export function createRefreshActivities(deps: ActivityDeps, catalog: ReturnType<
 
   return {
     async selectRefreshPage(input: { catalogId: string; selection: RefreshSelection; afterSku: string | null; limit: number }): Promise<RefreshPage> {
-      const row = await getCatalog(db, input.catalogId);
-      const settings = (row?.settings ?? {}) as { maxAgeDays?: unknown };
+      const stored = await readCatalogPlan(db, input.catalogId);
+      const settings = (stored?.settings ?? {}) as { maxAgeDays?: unknown };
       const maxAgeDays = typeof settings.maxAgeDays === 'number' && settings.maxAgeDays > 0 ? settings.maxAgeDays : null;
-      const parsedPlan = row?.plan ? planSchema.safeParse(row.plan) : undefined;
-      const plan = parsedPlan?.success ? parsedPlan.data : DEFAULT_PLAN;
+      const slots = stored?.plan?.slots ?? [];
       const skus = await selectSkuPage(db, { catalogId: input.catalogId, selection: input.selection, afterSku: input.afterSku, limit: input.limit, maxAgeDays });
       return {
         skus: skus.map((s) => ({ sku: s.sku, name: s.name })),
-        imagesPerSku: plan.slots.filter((s) => s.enabled).reduce((n, s) => n + s.numImages, 0),
+        imagesPerSku: slots.filter((s) => s.enabled).reduce((n, s) => n + s.numImages, 0),
       };
     },
 
@@ -51,9 +49,8 @@ export function createRefreshActivities(deps: ActivityDeps, catalog: ReturnType<
      */
     async estimatePage(input: { catalogId: string; skus: string[]; workflowId?: string; listLimit?: number }): Promise<PageEstimate> {
       const estimate: PageEstimate = { skus: input.skus.length, wouldGenerateSkus: 0, estimatedImages: 0, invalid: 0, failures: [], failureCount: 0 };
-      const row = await getCatalog(db, input.catalogId);
-      const parsedPlan = row?.plan ? planSchema.safeParse(row.plan) : undefined;
-      const numImages = new Map((parsedPlan?.success ? parsedPlan.data : DEFAULT_PLAN).slots.map((s) => [s.name, s.numImages]));
+      const stored = await readCatalogPlan(db, input.catalogId);
+      const numImages = new Map((stored?.plan?.slots ?? []).map((s) => [s.name, s.numImages]));
       const found: RefreshFailure[] = [];
       for (const sku of input.skus) {
         Context.current().heartbeat(sku);

@@ -20,8 +20,8 @@
  * started by a concurrent delivery is left alone, so concurrent redeliveries start nothing twice.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database, WebhookEventOutcome } from '../db/schema';
-import { productFingerprint } from './fingerprint';
+import type { Database, WebhookEventOutcome } from '../schema';
+import { productFingerprint } from '../../catalog/fingerprint';
 
 export type PimAction = 'created' | 'updated' | 'removed';
 

@@ -7,9 +7,9 @@
  * page's SKUs, each one query), so a page of 200 SKUs costs the same handful of round trips as a page of 2.
  */
 import { sql, type Kysely } from 'kysely';
-import { ledgerTotals, moneyFigures, type MoneyFigures } from '../db/repositories/jobs';
-import type { Database } from '../db/schema';
-import { DEFAULT_PLAN, planSchema } from '../shared/plan';
+import { ledgerTotals, moneyFigures, type MoneyFigures } from './jobs';
+import type { Database } from '../schema';
+import { enabledSlotNames } from './catalogs';
 
 export const DEFAULT_PAGE_SIZE = 200;
 export const MAX_PAGE_SIZE = 1_000;
@@ -104,13 +104,6 @@ export interface LoadResultsOptions {
 }
 
 const iso = (d: Date | string) => new Date(d).toISOString();
-
-/** The catalog's plan slots (enabled ones), falling back to the default plan as the worker does. */
-export function planSlots(plan: unknown): string[] {
-  const parsed = plan === null || plan === undefined ? undefined : planSchema.safeParse(plan);
-  const effective = parsed === undefined ? DEFAULT_PLAN : parsed.success ? parsed.data : undefined;
-  return effective ? effective.slots.filter((s) => s.enabled).map((s) => s.name) : [];
-}
 
 export function clampPage(o: { limit?: number; offset?: number }): { limit: number; offset: number } {
   const limit = Math.min(MAX_PAGE_SIZE, Math.max(1, Math.trunc(o.limit ?? DEFAULT_PAGE_SIZE)));
@@ -245,7 +238,7 @@ export async function loadResultsData(db: Kysely<Database>, catalogId: string, o
     versionsBySlot.set(k, entry);
   }
 
-  const slots = planSlots(catalog.plan);
+  const slots = enabledSlotNames(catalog.plan);
   const extra = new Set<string>();
   for (const rows of [current, attempts, versions]) for (const r of rows) if (!slots.includes(r.slot)) extra.add(r.slot);
   slots.push(...[...extra].sort());
@@ -268,24 +261,4 @@ export async function loadResultsData(db: Kysely<Database>, catalogId: string, o
     money,
     generatedAt: new Date().toISOString(),
   };
-}
-
-/** Names tried first for the grid image: the storefront's product-page size. */
-export const DISPLAY_VARIANT_PREFERENCE = ['product-webp', 'product-jpeg', 'product-avif'] as const;
-const FORMAT_RANK: Record<string, number> = { webp: 0, jpeg: 1, jpg: 1, png: 2, avif: 3 };
-
-/**
- * The variant shown in the grid: a preferred name when present, otherwise the largest variant whose
- * longest side is at most maxEdge (ties: WebP, then JPEG...), otherwise the smallest variant.
- */
-export function pickDisplayVariant<V extends { name: string; format: string; width: number; height: number }>(variants: readonly V[], maxEdge = 1200): V | undefined {
-  for (const name of DISPLAY_VARIANT_PREFERENCE) {
-    const v = variants.find((x) => x.name === name);
-    if (v) return v;
-  }
-  const edge = (v: V) => Math.max(v.width, v.height);
-  const rank = (v: V) => FORMAT_RANK[v.format] ?? 9;
-  const fitting = variants.filter((v) => edge(v) <= maxEdge).sort((a, b) => edge(b) - edge(a) || rank(a) - rank(b) || a.name.localeCompare(b.name));
-  if (fitting[0]) return fitting[0];
-  return [...variants].sort((a, b) => edge(a) - edge(b) || rank(a) - rank(b))[0];
 }

@@ -3,9 +3,10 @@
  * slots, one SKU's asset versions. Aggregate queries run side by side; nothing here loops per SKU.
  */
 import { sql, type Kysely } from 'kysely';
-import { ambiguousSteps, ledgerTotals, moneyFigures, type MoneyFigures } from '../db/repositories/jobs';
-import type { Database } from '../db/schema';
-import { planSlots } from './data';
+import { jobsByStatus, productCounts, recentSlotFailures, type RecentFailure } from './aggregates';
+import { ambiguousSteps, ledgerTotals, moneyFigures, type MoneyFigures } from './jobs';
+import type { Database } from '../schema';
+import { enabledSlotNames } from './catalogs';
 
 const n = (v: string | number | bigint | null | undefined) => Number(v ?? 0);
 const iso = (d: Date | string | null | undefined) => (d === null || d === undefined ? null : new Date(d).toISOString());
@@ -27,7 +28,7 @@ export interface CatalogSummary {
     total: number;
     byType: Array<{ errorType: string; count: number }>;
     /** The most recent ones, at most `top`. */
-    recent: Array<{ sku: string; slot: string; errorType: string | null; message: string | null; at: string }>;
+    recent: RecentFailure[];
   };
   ledger: { jobs: number; byStatus: Record<string, number>; imagesBilled: number; costCents: number; costUsd: number };
   /** Where the money went: billed, kept, unusable (and why), ambiguous. */
@@ -56,20 +57,11 @@ async function tableExists(db: Kysely<Database>, table: string): Promise<boolean
 export async function catalogSummary(db: Kysely<Database>, catalogId: string, o: { top?: number; runs?: number } = {}): Promise<CatalogSummary | undefined> {
   const catalog = await db.selectFrom('catalogs').select(['id', 'name', 'plan']).where('id', '=', catalogId).executeTakeFirst();
   if (!catalog) return undefined;
-  const slots = planSlots(catalog.plan);
+  const slots = enabledSlotNames(catalog.plan);
   const top = o.top ?? 10;
 
-  const [products, skus, byType, recent, jobs, totals, runs, money, ambiguous] = await Promise.all([
-    db
-      .selectFrom('products')
-      .select([
-        sql<string>`count(*)`.as('total'),
-        sql<string>`count(*) filter (where status = 'active')`.as('active'),
-        sql<string>`count(*) filter (where status = 'removed')`.as('removed'),
-        sql<string>`count(*) filter (where status = 'active' and settled_fingerprint is distinct from attributes_fingerprint)`.as('changed'),
-      ])
-      .where('catalog_id', '=', catalogId)
-      .executeTakeFirstOrThrow(),
+  const [products, skus, byType, recent, byStatus, totals, runs, money, ambiguous] = await Promise.all([
+    productCounts(db, catalogId),
     // Per active SKU: how many plan slots are current, and whether any last attempt failed; then counted.
     sql<{ complete: string; with_failures: string }>`
       with per_sku as (
@@ -91,22 +83,8 @@ export async function catalogSummary(db: Kysely<Database>, catalogId: string, o:
       .groupBy(sql`coalesce(error_type, 'unknown')`)
       .orderBy(sql`count(*)`, 'desc')
       .execute(),
-    db
-      .selectFrom('slot_attempts')
-      .select(['sku', 'slot', 'error_type', 'error_message', 'attempted_at'])
-      .where('catalog_id', '=', catalogId)
-      .where('outcome', '=', 'failed')
-      .orderBy('attempted_at', 'desc')
-      .orderBy('sku')
-      .orderBy('slot')
-      .limit(top)
-      .execute(),
-    db
-      .selectFrom('generation_jobs')
-      .select(['status', sql<string>`count(*)`.as('n')])
-      .where('catalog_id', '=', catalogId)
-      .groupBy('status')
-      .execute(),
+    recentSlotFailures(db, catalogId, top),
+    jobsByStatus(db, catalogId),
     ledgerTotals(db, { catalogId }),
     (async () => {
       if (!(await tableExists(db, 'refresh_runs'))) return [];
@@ -125,16 +103,16 @@ export async function catalogSummary(db: Kysely<Database>, catalogId: string, o:
   return {
     catalog: { id: catalog.id, name: catalog.name },
     slots,
-    products: { total: n(products.total), active: n(products.active), removed: n(products.removed) },
-    skus: { allSlotsCurrent: n(perSku?.complete), withFailures: n(perSku?.with_failures), changedSinceGenerated: n(products.changed) },
+    products: { total: products.total, active: products.active, removed: products.removed },
+    skus: { allSlotsCurrent: n(perSku?.complete), withFailures: n(perSku?.with_failures), changedSinceGenerated: products.changedSinceGenerated },
     failures: {
       total: byType.reduce((s, r) => s + n(r.n), 0),
       byType: byType.map((r) => ({ errorType: r.error_type, count: n(r.n) })),
-      recent: recent.map((f) => ({ sku: f.sku, slot: f.slot, errorType: f.error_type, message: f.error_message, at: iso(f.attempted_at)! })),
+      recent,
     },
     ledger: {
       jobs: totals.jobs,
-      byStatus: Object.fromEntries(jobs.map((j) => [j.status, n(j.n)])),
+      byStatus,
       imagesBilled: totals.imagesBilled,
       costCents: totals.costCents,
       costUsd: totals.costCents / 100,
@@ -231,7 +209,7 @@ export async function skuStatus(db: Kysely<Database>, catalogId: string, sku: st
       .groupBy('slot')
       .execute(),
   ]);
-  const slots = orderSlots(planSlots(catalog.plan), [...current, ...attempts, ...versions].map((r) => r.slot));
+  const slots = orderSlots(enabledSlotNames(catalog.plan), [...current, ...attempts, ...versions].map((r) => r.slot));
   return {
     catalogId,
     sku: product.sku,
@@ -281,7 +259,7 @@ export async function skuAssets(db: Kysely<Database>, catalogId: string, sku: st
       .execute(),
     db.selectFrom('current_assets').select(['slot', 'asset_id']).where('catalog_id', '=', catalogId).where('sku', '=', sku).execute(),
   ]);
-  const slots = orderSlots(planSlots(catalog.plan), versions.map((v) => v.slot));
+  const slots = orderSlots(enabledSlotNames(catalog.plan), versions.map((v) => v.slot));
   return {
     catalogId,
     sku,
