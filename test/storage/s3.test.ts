@@ -217,12 +217,12 @@ describe.skipIf(skipReason !== undefined)(`S3Storage specifics${skipReason ? ` (
     try {
       const api = simulatorClient(sim);
       const edit = (imageUrl: string) => api.submit('edit', { prompt: 'Update label: Organic 500 g', imageUrl, imageSize: 'landscape_4_3' });
-      const ok = await api.settle((await edit(await storage.urlFor(packshotKey))).json.jobId);
+      const ok = await api.settle((await edit(await storage.urlFor(packshotKey))).json.id);
       expect(ok.status).toBe('completed');
 
       const expired = await storage.presignGet(packshotKey, { expiresInSeconds: 1 });
       await new Promise((r) => setTimeout(r, 2_100));
-      const failed = await api.settle((await edit(expired)).json.jobId);
+      const failed = await api.settle((await edit(expired)).json.id);
       expect(failed.status).toBe('failed');
       expect(failed.error?.code).toBe('reference_unreachable');
       expect(failed.error?.message).toMatch(/HTTP 403/);
