@@ -13,8 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getSlotAttempts, listAssetVersions, listCurrentAssets } from '../../src/db/repositories/assets';
-import { FailureType } from '../../src/shared/failures';
+import { listAssetVersions, listCurrentAssets } from '../../src/db/repositories/assets';
 import { contentKey, LocalDirStorage } from '../../src/storage';
 import { TEMP_DIR } from '../../src/storage/localDir';
 import type { ProductWorkflowResult } from '../../src/temporal/workflows';
@@ -123,13 +122,18 @@ describe('storage faults under a running plan', () => {
     }
   }
 
-  /** Waits until the materialize activity has failed once on the broken folder and waits for its retry. */
-  async function materializeRetrying(handle: Awaited<ReturnType<typeof start>>): Promise<string> {
+  /**
+   * Waits until the step that writes files has failed once on the broken folder and waits for its
+   * retry: the paid step (it stores the original the moment the job is terminal), or the variants.
+   */
+  async function writeRetrying(handle: Awaited<ReturnType<typeof start>>): Promise<string> {
     return until(
-      'a materialize attempt to fail on the broken folder',
+      'a write to fail on the broken folder',
       async () => {
         const { raw } = await handle.describe();
-        const pending = (raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'materializeOutputs' && (a.attempt ?? 1) >= 2);
+        const pending = (raw.pendingActivities ?? []).find(
+          (a) => ['generateJob', 'materializeOutputs'].includes(a.activityType?.name ?? '') && (a.attempt ?? 1) >= 2 && a.lastFailure?.message,
+        );
         return pending?.lastFailure?.message ?? undefined;
       },
       30_000,
@@ -150,7 +154,7 @@ describe('storage faults under a running plan', () => {
     const jobsBefore = stack.simulator.ledger().jobs;
     await folder.unwritable();
     const handle = await start('S-RO-1');
-    const failure = await materializeRetrying(handle);
+    const failure = await writeRetrying(handle);
     await folder.fix();
     const { result, failed } = await settle(handle);
     expect(failed).toBe(false);
@@ -162,40 +166,38 @@ describe('storage faults under a running plan', () => {
     figures.push({ fault: `asset folder unwritable mid-run (${folder.kind === 'tmpfs' ? 'read-only remount, EROFS' : 'root under a file, ENOTDIR'}), fixed before the retry`, tried: '1 run', lost: '0 (generated on the activity retry, 1 paid job)' });
   });
 
-  it('fails the slot with a clear reason while the folder stays unwritable; the next run succeeds once fixed', { timeout: 60_000 }, async () => {
+  it('keeps the paid job open while the folder stays unwritable: the next run, once fixed, downloads it again and buys nothing', { timeout: 60_000 }, async () => {
     await addSku('S-RO-2');
     const jobsBefore = stack.simulator.ledger().jobs;
     const filesBefore = await listFiles(stack.storageDir);
     await folder.unwritable();
-    const { result, failed } = await settle(await start('S-RO-2'));
-    await folder.fix();
-    expect(failed).toBe(true);
-    const hero = result.slots.find((s) => s.slot === 'hero');
-    expect(hero).toMatchObject({ outcome: 'failed', errorType: FailureType.storage });
-    const message = hero?.outcome === 'failed' ? hero.message : '';
-    // The reason names the step, the key, the folder and the cause.
-    expect(message).toMatch(/^storing output 0: cannot write asset originals\/[0-9a-f]{2}\/[0-9a-f]{2}\/[0-9a-f]{64}\.jpg in local storage /);
+    const handle = await start('S-RO-2');
+    // The reason names the step, the key, the folder and the cause, on every retry of the paid step.
+    const message = await writeRetrying(handle);
+    expect(message).toMatch(/^storing output 0 of job \S+: cannot write asset originals\/[0-9a-f]{2}\/[0-9a-f]{2}\/[0-9a-f]{64}\.jpg in local storage /);
     expect(message).toContain(folder.root);
     expect(message).toMatch(/storage is not writable \((EROFS|ENOTDIR)/);
-    const attempt = (await getSlotAttempts(stack.database.db, CATALOG, 'S-RO-2'))[0];
-    expect(attempt).toMatchObject({ slot: 'hero', outcome: 'failed', error_type: FailureType.storage, error_message: message });
+    // An operator gives up on the run (or its retries run out): the job stays open in the ledger.
+    await handle.terminate('storage stays broken');
+    await folder.fix();
+    const rows = await stack.database.db.selectFrom('generation_jobs').select(['status', 'provider_job_id']).where('catalog_id', '=', CATALOG).where('sku', '=', 'S-RO-2').execute();
+    expect(rows.map((r) => r.status)).toEqual(['submitted']);
     expect(await listAssetVersions(stack.database.db, CATALOG, 'S-RO-2')).toEqual([]);
     expect(await listFiles(stack.storageDir)).toEqual(filesBefore);
 
     const again = await settle(await start('S-RO-2'));
     expect(again.failed).toBe(false);
-    expect(again.result.slots).toMatchObject([{ slot: 'hero', outcome: 'generated' }]);
+    expect(again.result.slots).toMatchObject([{ slot: 'hero', outcome: 'generated', jobId: rows[0]!.provider_job_id }]);
     expect((await listCurrentAssets(stack.database.db, CATALOG, 'S-RO-2')).map((a) => a.slot)).toEqual(['hero']);
-    // The failed run's job was paid and its output lost with the folder: the rerun is a new job, not a duplicate.
+    // The paid output was downloaded again from the same job: one job, nothing bought twice.
     const ledger = stack.simulator.ledger();
-    expect(ledger.jobs).toBe(jobsBefore + 2);
+    expect(ledger.jobs).toBe(jobsBefore + 1);
     expect(ledger.duplicateSubmissions).toBe(0);
     await expectClean();
     figures.push({
-      fault: 'asset folder unwritable for longer than the retries',
-      tried: '1 run + 1 rerun after the fix',
-      lost: '0 (slot failed with StorageFailure naming key, folder and cause; rerun generated)',
-      notes: 'the failed run\'s paid output is not reused: the rerun pays a new job',
+      fault: 'asset folder unwritable for longer than the run',
+      tried: '1 run (terminated) + 1 rerun after the fix',
+      lost: '0 (each retry named key, folder and cause; the job stayed open and the rerun downloaded it again: 1 paid job)',
     });
   });
 
@@ -204,7 +206,7 @@ describe('storage faults under a running plan', () => {
     await addSku('S-FULL');
     await folder.fill(6 * 1024);
     const handle = await start('S-FULL');
-    const failure = await materializeRetrying(handle);
+    const failure = await writeRetrying(handle);
     // Mid-write: the temp file of the failed attempt is gone already.
     expect((await listFiles(stack.storageDir)).filter((f) => f.startsWith(`${TEMP_DIR}/`))).toEqual([]);
     await folder.fix();
