@@ -12,7 +12,11 @@ const sandboxPaths = [
   ...['pg', 'kysely', 'sharp', 'undici', 'fastify', 'pino', '@temporalio/activity', '@temporalio/client', '@temporalio/worker']
     .map((name) => ({ name, message: 'Workflow code must not do I/O; call an activity.' })),
 ];
-const sandboxPatterns = [{ group: ['**/src/db/**', '**/src/provider/**', '**/src/imaging/**', '**/src/storage/**', '**/src/config/**'], message: 'Workflow code may import only the workflow-safe shared module.' }];
+/** Rooms workflow code never imports (relative imports name them by folder): only src/shared and the SDK. */
+const NOT_FOR_WORKFLOWS = ['db', 'provider', 'imaging', 'storage', 'config', 'app', 'cli', 'http', 'local', 'dev', 'net', 'support', 'catalog', 'import', 'results'];
+const sandboxPatterns = [
+  { group: NOT_FOR_WORKFLOWS.flatMap((room) => [`**/${room}`, `**/${room}/**`]).concat(['**/temporal/client', '**/temporal/client/**', '**/temporal/worker', '**/temporal/worker/**']), message: 'Workflow code may import only the workflow-safe shared module, the SDK, and activity types.' },
+];
 /** The shared modules the workflows import (test/unit/workflowBundle.test.ts checks the bundle). */
 const WORKFLOW_IMPORTED_SHARED = ['src/shared/check.ts', 'src/shared/failures.ts', 'src/shared/ids.ts', 'src/shared/refresh.ts', 'src/shared/searchAttributes.ts', 'src/shared/steps.ts'];
 
@@ -67,6 +71,28 @@ export default tseslint.config(
     files: ['src/temporal/workflows/**/*.ts'],
     rules: {
       '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports' }],
+      // Activities run in the worker, not the sandbox: workflows see their types only.
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [{ group: ['**/activities', '**/activities/**'], allowTypeImports: true, message: 'Workflows import activity types only (import type); call them through ./proxies.' }],
+      }],
+    },
+  },
+  {
+    // Postgres only through src/db (repositories, the connection, migrations): SQL lives there, once.
+    files: ['src/**/*.ts'],
+    // The workflows have their own, stricter fence; the embedded Postgres launcher administers the cluster itself.
+    ignores: ['src/db/**', 'src/temporal/workflows/**', 'src/local/postgres.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        paths: [
+          { name: 'kysely', allowTypeImports: true, message: 'Write queries in src/db/repositories; take Kysely<Database> as a type here.' },
+          { name: 'pg', message: 'Connect through src/db/connect.ts.' },
+        ],
+      }],
+      'no-restricted-syntax': ['error', {
+        selector: 'CallExpression[callee.property.name=/^(selectFrom|insertInto|updateTable|deleteFrom|replaceInto|mergeInto|selectNoFrom)$/]',
+        message: 'Queries live in src/db/repositories.',
+      }],
     },
   },
 );

@@ -31,6 +31,7 @@ import { ALL_SEARCH_ATTRIBUTES } from '../src/shared';
 import { findTemporalCli } from '../src/dev/temporalCli';
 import { WORKFLOWS_PATH } from '../src/temporal/worker';
 import { localActivityType, type MarkerEventLike } from '../test/helpers/histories';
+import { pidAlive } from '../src/support/processes';
 
 export const BENCH_DIR = import.meta.dirname;
 export const OUT_DIR = path.join(BENCH_DIR, 'out');
@@ -296,15 +297,6 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
     return await fn(client);
   } finally {
     await client.end();
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -1,4 +1,5 @@
 import sharp, { type Sharp } from 'sharp';
+import { createRandom } from '../support/random';
 
 export interface TestImageOptions {
   width: number;
@@ -65,7 +66,7 @@ export async function makeTestImage(opts: TestImageOptions): Promise<Buffer> {
 
 function packshotSvg(opts: TestImageOptions & { seed?: number }): string {
   const { width: w, height: h, text = 'SAMPLE', transparent = false } = opts;
-  const rand = mulberry32(opts.seed ?? 1);
+  const rand = createRandom(opts.seed ?? 1).next;
   const hue = Math.floor(rand() * 360);
   const pack = `hsl(${hue},65%,45%)`;
   const backdropTop = `hsl(${(hue + 180) % 360},25%,92%)`;
@@ -86,16 +87,4 @@ function packshotSvg(opts: TestImageOptions & { seed?: number }): string {
 
 function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** Small deterministic PRNG so a seed always draws the same picture. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

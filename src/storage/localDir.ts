@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseContentKey } from './keys';
 import { type AssetStorage, StorageError } from './types';
+import { pidAlive } from '../support/processes';
 
 export interface LocalDirStorageOptions {
   /** Where the HTTP service serves rootDir from, for urlFor(); omitted means no URL. */
@@ -174,16 +175,6 @@ export function storageErrorFromFs(err: unknown, op: 'read' | 'write' | 'delete'
 
 /** `p<pid>@<host>@`: whose temp file this is, so a later process can tell a dead writer's leftovers. */
 const TEMP_PREFIX = `p${process.pid}@${os.hostname()}@`;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, owned by someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * mkdir -p that reports why it failed. Node's recursive mkdir answers ENOENT when it cannot create a

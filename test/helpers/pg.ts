@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { createDb } from '../../src/db/connect';
 import { migrateToLatest } from '../../src/db/migrate';
+import { pidAlive } from '../../src/support/processes';
 
 export function adminUrl(): string {
   return process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -25,15 +26,6 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>, base = adminUrl()): Pr
     return await fn(client);
   } finally {
     await client.end();
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../src/catalog/fingerprint';
+import { canonicalJson } from '../../src/support/canonicalJson';
 import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { buildServer } from '../../src/http/server';
 import { signedHeaders } from '../../src/http/signature';

@@ -14,7 +14,7 @@ import { ProviderError } from '../../src/provider/errors';
 import { startSimulator, type RunningSimulator } from '../../src/provider/simulator';
 import { REALISTIC, realisticLatencyMs } from '../../src/provider/simulator/latency';
 import { DIALECTS, type Dialect } from '../../src/provider/simulator/options';
-import { createRandom } from '../../src/provider/simulator/random';
+import { createRandom } from '../../src/support/random';
 
 const KEY = 'sim-dialect-key-0123456789';
 const STYLES: ApiStyle[] = ['seed', 'tasks'];

@@ -23,6 +23,7 @@ import { checkPaidOnce, checkRows, checkStorage } from '../helpers/invariants';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { killAllWorkers, killHard, spawnWorker, waitReady, type WorkerProcess } from '../helpers/workerProcess';
 import { recordFigures } from './figures';
+import { createRandom } from '../../src/support/random';
 
 const CATALOG = `rel-crash-${process.pid}`;
 const SKUS = 200;
@@ -32,17 +33,8 @@ const HERO_ONLY: PlanInput = {
   slots: [{ name: 'hero', kind: 'generate', promptTemplate: 'Studio photograph of {{brand}} {{name}} on white.', imageSize: 'square_hd' }],
 };
 
-/** A small seeded PRNG (mulberry32): the kill moments are random, and reproducible from the logged seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** The kill moments are random, and reproducible from the logged seed. */
+const prng = (seed: number) => createRandom(seed).next;
 
 interface KillRecord {
   atMs: number;

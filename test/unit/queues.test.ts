@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createActivities, type ActivityDeps } from '../../src/temporal/activities';
-import { imagingSteps, localPostgresSteps, postgresSteps, providerSteps } from '../../src/temporal/workflows/activities';
+import { imagingSteps, localPostgresSteps, postgresSteps, providerSteps } from '../../src/temporal/workflows/proxies';
 
 /** Never called: it exists for the type checker. */
 export function callsOnTheWrongQueueDoNotCompile(): void {

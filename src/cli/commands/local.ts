@@ -8,13 +8,14 @@
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { ensureSampleCatalog, SAMPLE_CATALOG_ID, SAMPLE_PRODUCTS } from '../../local/sampleCatalog';
 import { StackAbortedError, startLocalStack, type LocalStack } from '../../local/stack';
 import { DEFAULT_PLAN } from '../../shared/plan';
 import { startRefresh } from '../../temporal/client/refresh';
 import { productWorkflow, refreshWorkflow } from '../../temporal/workflows';
 import { parseVariants } from '../../temporal/worker/deps';
+import { latencyRange, positiveAtMost } from '../arguments';
 import { CliError, configOrExit } from '../context';
 import { summarize, waitWithProgress, type RefreshSummary } from './refresh';
 
@@ -68,9 +69,9 @@ export function registerLocalCommand(program: Command): void {
     .addOption(
       new Option('--simulator-output-scale <x>', 'local simulator only: render outputs at x times the requested size, 0 < x <= 1 (default 1: full 2K outputs)')
         .env('SIMULATOR_OUTPUT_SCALE')
-        .argParser(scale),
+        .argParser(positiveAtMost(1)),
     )
-    .addOption(new Option('--simulator-latency-ms <min-max>', 'local simulator only: job running time (default 300-900)').env('SIMULATOR_LATENCY_MS').argParser(latency))
+    .addOption(new Option('--simulator-latency-ms <min-max>', 'local simulator only: job running time (default 300-900)').env('SIMULATOR_LATENCY_MS').argParser(latencyRange))
     .addHelpText(
       'after',
       `
@@ -299,19 +300,4 @@ async function runLocal(flags: Flags): Promise<number> {
       say('Stopped.');
     }
   }
-}
-
-function scale(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError('expected a number greater than 0 and at most 1');
-  return n;
-}
-
-function latency(value: string): { min: number; max: number } {
-  const m = /^(\d+)(?:-(\d+))?$/.exec(value.trim());
-  if (!m) throw new InvalidArgumentError('expected min-max in milliseconds, e.g. 300-900');
-  const min = Number(m[1]);
-  const max = m[2] === undefined ? min : Number(m[2]);
-  if (min > max) throw new InvalidArgumentError('min must not exceed max');
-  return { min, max };
 }

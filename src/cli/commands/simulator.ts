@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { z } from 'zod';
 import { faultsSchema, startSimulator, type SimulatorOptionsInput } from '../../provider/simulator/index';
 import { DIALECTS, LATENCY_PROFILES, type Dialect, type LatencyProfile } from '../../provider/simulator/options';
+import { integer, latencyRange, positiveAtMost } from '../arguments';
 
 const DEFAULT_PORT = 8790;
 const DEFAULT_API_KEY = 'sim-local-key';
@@ -34,12 +35,12 @@ export function registerSimulatorCommand(program: Command): void {
     .addOption(new Option('--port <port>', 'port to listen on (0 picks a free one)').env('SIMULATOR_PORT').argParser(integer(0, 65_535)).default(DEFAULT_PORT))
     .addOption(new Option('--host <host>', 'interface to bind').env('SIMULATOR_HOST').default('127.0.0.1'))
     .addOption(new Option('--api-key <key>', 'bearer key the simulator accepts').env('SIMULATOR_API_KEY').default(DEFAULT_API_KEY))
-    .addOption(new Option('--latency-ms <min-max>', 'job running time range, e.g. 300-900 (default 300-900)').env('SIMULATOR_LATENCY_MS').argParser(latency))
+    .addOption(new Option('--latency-ms <min-max>', 'job running time range, e.g. 300-900 (default 300-900)').env('SIMULATOR_LATENCY_MS').argParser(latencyRange))
     .addOption(new Option('--max-running <n>', 'jobs running at once; the rest wait queued (default 8)').env('SIMULATOR_MAX_RUNNING').argParser(integer(1, 10_000)))
     .addOption(
       new Option('--output-scale <x>', 'TEST/BENCH ONLY: render outputs at x times the requested size, 0 < x <= 1 (default 1)')
         .env('SIMULATOR_OUTPUT_SCALE')
-        .argParser(scale),
+        .argParser(positiveAtMost(1)),
     )
     .addOption(new Option('--url-ttl-ms <ms>', 'lifetime of output URLs (default 3600000)').env('SIMULATOR_URL_TTL_MS').argParser(integer(1, 2 ** 31)))
     .addOption(new Option('--seed <n>', 'PRNG seed for latencies and faults (default 1)').env('SIMULATOR_SEED').argParser(integer(-(2 ** 31), 2 ** 31)))
@@ -57,7 +58,7 @@ export function registerSimulatorCommand(program: Command): void {
         .env('SIMULATOR_LATENCY_PROFILE')
         .choices(LATENCY_PROFILES),
     )
-    .addOption(new Option('--time-scale <x>', 'multiplies every job latency, e.g. 0.01 runs the realistic profile 100x faster (default 1)').env('SIMULATOR_TIME_SCALE').argParser(timeScale))
+    .addOption(new Option('--time-scale <x>', 'multiplies every job latency, e.g. 0.01 runs the realistic profile 100x faster (default 1)').env('SIMULATOR_TIME_SCALE').argParser(positiveAtMost(100)))
     .addOption(new Option('--faults <json>', 'fault settings as JSON (see src/provider/simulator/faults.ts)').env('SIMULATOR_FAULTS').argParser(faults))
     .addHelpText(
       'after',
@@ -98,35 +99,6 @@ Example:
       await sim.close();
       process.stderr.write(`simulator stopped (${signal})\n`);
     });
-}
-
-function integer(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
-    return n;
-  };
-}
-
-function scale(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError('expected a number greater than 0 and at most 1');
-  return n;
-}
-
-function timeScale(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 100) throw new InvalidArgumentError('expected a number greater than 0 and at most 100');
-  return n;
-}
-
-function latency(value: string): { min: number; max: number } {
-  const m = /^(\d+)(?:-(\d+))?$/.exec(value.trim());
-  if (!m) throw new InvalidArgumentError('expected min-max in milliseconds, e.g. 300-900');
-  const min = Number(m[1]);
-  const max = m[2] === undefined ? min : Number(m[2]);
-  if (min > max) throw new InvalidArgumentError('min must not exceed max');
-  return { min, max };
 }
 
 function faults(value: string): SimulatorOptionsInput['faults'] {

@@ -16,7 +16,7 @@ import { errorBody } from './httpErrors';
 import type { SimJob } from './jobs';
 import { centsToUsd, PRICE_PER_IMAGE_CENTS } from './ledger';
 import type { Dialect } from './options';
-import type { Random } from './random';
+import type { Random } from '../../support/random';
 
 type Shape = Exclude<Dialect, 'mixed'>;
 const SHAPES: readonly Shape[] = ['seed', 'seed-string-error', 'seed-strange', 'tasks-wrapped', 'tasks-flat'];

@@ -13,7 +13,7 @@ import { JobRunner, type SimJob } from './jobs';
 import { latencyDrawer } from './latency';
 import { LedgerBook, type SimulatorLedger } from './ledger';
 import { silentLogger, type SimulatorOptions } from './options';
-import { createRandom } from './random';
+import { createRandom } from '../../support/random';
 
 export type SubmitOutcome =
   | { kind: 'error'; error: ErrorReply }

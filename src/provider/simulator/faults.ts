@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { errorCodes, type ErrorCode } from '../contract';
-import type { Random } from './random';
+import type { Random } from '../../support/random';
 
 const probability = z.number().min(0).max(1).default(0);
 const retryAfterSeconds = z.number().int().min(0).max(86_400).default(1);

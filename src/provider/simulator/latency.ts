@@ -5,7 +5,7 @@
  * long tail, not the sub-second jobs of the uniform profile.
  */
 import type { LatencyProfile } from './options';
-import type { Random } from './random';
+import type { Random } from '../../support/random';
 
 export const REALISTIC = {
   medianMs: 22_000,

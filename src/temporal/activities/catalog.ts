@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { Context, log } from '@temporalio/activity';
 import { readCatalogPlan } from '../../db/repositories/catalogs';
+import { canonicalJson, sha256Hex } from '../../support/canonicalJson';
 import { budgetSpent, reserveBudget } from '../../db/repositories/budgets';
 import { getProduct } from '../../db/repositories/products';
 import { decideReview, getCurrentAsset, recordGeneratedAssets, recordSlotAttempt, slotHold, type ReviewDecision } from '../../db/repositories/assets';
@@ -27,13 +28,7 @@ export function contentTypeOfKey(key: string): string {
 
 /** A stable hash of a JSON value: keys sorted, so the same inputs always give the same fingerprint. */
 export function fingerprintOf(value: unknown): string {
-  const canonical = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(canonical)
-      : v && typeof v === 'object'
-        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
-        : v;
-  return createHash('sha256').update(JSON.stringify(canonical(value))).digest('hex');
+  return sha256Hex(canonicalJson(value));
 }
 
 /** A catalog's `review` setting: `{ required: true, timeoutHours?, onTimeout?, maxRejections? }`. */

@@ -19,7 +19,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { postgresSteps } from './activities';
+import { postgresSteps } from './proxies';
 import { productWorkflowId } from '../../shared/ids';
 import { SA } from '../../shared/searchAttributes';
 import { checkedInput } from './input';

@@ -1,6 +1,6 @@
 /** The product workflow's steps on their queues: Postgres (local, one at a time), the paid step, variants. */
 import type { WorkflowQueueActivities } from '../../activities';
-import { imagingSteps, localPostgresSteps, providerSteps } from '../activities';
+import { imagingSteps, localPostgresSteps, providerSteps } from '../proxies';
 
 type DbName = keyof WorkflowQueueActivities;
 type DbArgs<K extends DbName> = Parameters<WorkflowQueueActivities[K]>;

@@ -4,11 +4,11 @@
  */
 export interface Random {
   /** Uniform in [0, 1). */
-  next(): number;
+  next: () => number;
   /** Uniform integer in [min, max], both inclusive. */
-  int(min: number, max: number): number;
+  int: (min: number, max: number) => number;
   /** True with the given probability (0 never, 1 always, without consuming randomness at the extremes). */
-  chance(probability: number): boolean;
+  chance: (probability: number) => boolean;
 }
 
 export function createRandom(seed: number): Random {
