@@ -92,7 +92,7 @@ export interface RowReport {
   danglingCurrent: string[];
   /** Assets marked current that no current_assets row points at, and pointed-at assets not marked current. */
   currentMismatch: string[];
-  /** Ledger rows not finished (submitting/submitted) once every run has ended. */
+  /** Ledger rows left open once every run has ended without a reason the next run acts on. */
   unfinishedLedger: string[];
   /** Failed ledger rows or slot attempts without a reason. */
   failuresWithoutReason: string[];
@@ -112,13 +112,21 @@ export async function checkRows(db: Kysely<Database>): Promise<RowReport> {
     union all
     select 'mapping ' || c.catalog_id || '/' || c.sku || '/' || c.slot || ' points at a ' || a.status || ' asset' from current_assets c
       join assets a on a.id = c.asset_id where a.status <> 'current'`.execute(db);
+  // Once every run has ended, a step may stay open only for a reason the next run acts on: a job the
+  // provider still has (polled again), delivered outputs (reused), an ambiguous submit (an operator's).
+  // An open row with no recorded reason is a paid step somebody forgot.
   const unfinished = await db
     .selectFrom('generation_jobs')
     .select(['idempotency_key', 'status', 'provider_job_id', 'error_message'])
-    .where('status', 'in', ['submitting', 'submitted'])
+    .where((eb) =>
+      eb.or([
+        eb('status', 'in', ['submitting', 'sending']),
+        eb.and([eb('status', 'in', ['submitted', 'delivered', 'ambiguous']), eb(sql<string>`coalesce(error_message, '')`, '=', '')]),
+      ]),
+    )
     .execute();
   const noReason = await sql<{ k: string }>`
-    select 'job ' || idempotency_key as k from generation_jobs where status = 'failed' and (error_code is null or coalesce(error_message, '') = '')
+    select 'job ' || idempotency_key as k from generation_jobs where status in ('failed', 'unusable') and (error_code is null or coalesce(error_message, '') = '')
     union all
     select 'attempt ' || catalog_id || '/' || sku || '/' || slot from slot_attempts where outcome = 'failed' and (error_type is null or coalesce(error_message, '') = '')`.execute(db);
   return {
