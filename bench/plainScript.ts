@@ -1,16 +1,16 @@
 /**
  * The baseline the Temporal path is measured against: a plain in-process script that calls the same
- * SeedreamClient with the same concurrency and no Temporal, no Postgres, no storage. Each SKU is
+ * ProviderClient with the same concurrency and no Temporal, no Postgres, no storage. Each SKU is
  * submit -> poll (the same schedule as the awaitJob activity) -> download, `window` SKUs at a time
  * in a promise pool. The three-slot variant runs hero and label at once, then lifestyle with the
  * hero output as its first reference (inline data URIs, as the worker's REFERENCE_MODE=inline does).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SeedreamClient } from '../src/provider/client';
+import type { ProviderClient } from '../src/provider/client';
 import { jobTiming, pool, type JobTiming } from './harness';
 
 export interface PlainScriptOptions {
-  client: SeedreamClient;
+  client: ProviderClient;
   prompts: Array<{ sku: string; hero: string; label?: string; lifestyle?: string; packshotUrl?: string }>;
   window: number;
   poll: { initialMs: number; maxIntervalMs: number };

@@ -3,7 +3,7 @@
  * running at once, N jobs cannot finish faster than N*L/C. Image work is made negligible (one small
  * JPEG variant of a tiny provider output), so what is left is orchestration: Temporal, the worker,
  * Postgres, polling. The refresh's wall time is reported as a ratio to that bound and to a plain
- * in-process script (bench/plainScript.ts) that calls the same SeedreamClient with the same window.
+ * in-process script (bench/plainScript.ts) that calls the same ProviderClient with the same window.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { upsertCatalog } from '../src/db/repositories/catalogs';
 import { upsertProducts } from '../src/db/repositories/products';
 import type { VariantSpec } from '../src/imaging';
-import { SeedreamClient } from '../src/provider/client';
+import { ProviderClient } from '../src/provider/client';
 import { startSimulator, type RunningSimulator } from '../src/provider/simulator';
 import { productWorkflowId } from '../src/shared/ids';
 import { DEFAULT_PLAN, renderTemplate } from '../src/shared/plan';
@@ -140,7 +140,7 @@ async function runScenario(temporal: TemporalServer, plan: Plan, n: number, o: T
   log(`throughput/${label}: plain script, ${n} SKUs (${jobs} jobs), L=${o.latencyMs} ms, C=${o.concurrency}, window ${o.window}`);
   const plainSim = await simulatorFor(o);
   const plainMeter = cpuMeter({ pids: {} });
-  const plainClient = new SeedreamClient({ baseUrl: plainSim.url, apiKey: plainSim.apiKey, timeouts: { requestMs: 20_000, connectMs: 5_000, downloadMs: 30_000 } });
+  const plainClient = new ProviderClient({ baseUrl: plainSim.url, apiKey: plainSim.apiKey, timeouts: { requestMs: 20_000, connectMs: 5_000, downloadMs: 30_000 } });
   const plain = await runPlainScript({
     client: plainClient,
     prompts: promptsFor(plan, n, images?.url),

@@ -14,7 +14,7 @@ import { openRuntime } from '../src/app/runtime';
 import type { ActivitiesByQueue } from '../src/temporal/activities';
 import { loadConfig } from '../src/config';
 import { configureSharp } from '../src/imaging';
-import { SeedreamClient } from '../src/provider/client';
+import { ProviderClient } from '../src/provider/client';
 import { LocalDirStorage } from '../src/storage/localDir';
 import { jobTiming, stats, type ActivityStat, type JobTiming, type WorkerProcessConfig, type WorkerStats } from './harness';
 
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     TEMPORAL_NAMESPACE: config.namespace,
     TEMPORAL_TASK_QUEUE_PREFIX: config.taskQueuePrefix,
   });
-  const provider = new SeedreamClient({
+  const provider = new ProviderClient({
     baseUrl: config.simulatorUrl,
     apiKey: config.apiKey,
     apiStyle: config.apiStyle ?? 'seed',

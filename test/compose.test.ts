@@ -127,7 +127,7 @@ describe('docker-compose.yml', () => {
       const config = loadConfig(containerEnv(name));
       expect(config.storage.kind, name).toBe('s3');
       expect(config.storage.s3).toMatchObject({ bucket: 'catalog-assets', endpoint: 'http://objectstore:7070', forcePathStyle: true });
-      expect(config.imarouter).toMatchObject({ kind: 'simulator', baseUrl: 'http://simulator:8790' });
+      expect(config.provider).toMatchObject({ kind: 'simulator', baseUrl: 'http://simulator:8790' });
       expect(config.temporal.address).toBe('temporal:7233');
       expect(config.databaseUrl).toBe('postgres://postgres:postgres@postgres:5432/catalog_assets');
       expect(config.referenceMode).toBe('inline');
@@ -149,7 +149,7 @@ describe('docker-compose.yml', () => {
       SERVICE_TOKEN: 'a-service-token-of-some-length',
     };
     const config = loadConfig(containerEnv('worker', host));
-    expect(config.imarouter).toMatchObject({ kind: 'real', baseUrl: 'https://api.imarouter.example', apiKey: host.IMAROUTER_API_KEY });
+    expect(config.provider).toMatchObject({ kind: 'real', baseUrl: 'https://api.imarouter.example', apiKey: host.IMAROUTER_API_KEY });
     expect(config.databaseUrl).toBe('postgres://postgres:s3cret-pg@postgres:5432/catalog_assets');
     expect(config.storage.s3).toMatchObject({ bucket: 'shop-assets', credentials: { accessKeyId: 'catalog', secretAccessKey: 'another-secret-key' } });
     expect(config.referenceMode).toBe('url');

@@ -16,7 +16,7 @@ import { createDb } from '../db/connect';
 import { migrateToLatest } from '../db/migrate';
 import type { Database } from '../db/schema';
 import { configureSharp, type VariantSpec } from '../imaging';
-import { SeedreamClient } from '../provider/client';
+import { ProviderClient } from '../provider/client';
 import { LocalDirStorage } from '../storage/localDir';
 import { S3Storage } from '../storage/s3';
 import type { AssetStorage } from '../storage/types';
@@ -28,7 +28,7 @@ import type { Logger } from './logger';
 export interface Runtime {
   config: Config;
   db: Kysely<Database>;
-  provider: SeedreamClient;
+  provider: ProviderClient;
   storage: AssetStorage;
   deps: ActivityDeps;
   activities: ActivitiesByQueue;
@@ -45,7 +45,7 @@ export interface Runtime {
 /** Parts a test or benchmark brings instead of the configured ones (they stay the caller's to close). */
 export interface RuntimeOverrides {
   db?: Kysely<Database>;
-  provider?: SeedreamClient;
+  provider?: ProviderClient;
   storage?: AssetStorage;
   variants?: VariantSpec[];
   poll?: Partial<ActivityDeps['poll']>;
@@ -68,9 +68,9 @@ export interface OpenRuntimeOptions {
 }
 
 export function describeProvider(config: Config): string {
-  return config.imarouter.kind === 'real'
-    ? `ImaRouter API at ${config.imarouter.baseUrl} (model ${config.imarouter.model})`
-    : `LOCAL SIMULATOR at ${config.imarouter.baseUrl} (no IMAROUTER_API_KEY set: nothing is billed)`;
+  return config.provider.kind === 'real'
+    ? `ImaRouter API at ${config.provider.baseUrl} (model ${config.provider.model})`
+    : `LOCAL SIMULATOR at ${config.provider.baseUrl} (no IMAROUTER_API_KEY set: nothing is billed)`;
 }
 
 export function createStorage(config: Config): AssetStorage {
@@ -82,14 +82,14 @@ export function createStorage(config: Config): AssetStorage {
   return new LocalDirStorage(config.storage.dir);
 }
 
-export function createProviderClient(config: Config): SeedreamClient {
-  return new SeedreamClient({
-    baseUrl: config.imarouter.baseUrl,
-    apiKey: config.imarouter.apiKey,
-    model: config.imarouter.model,
-    timeouts: { requestMs: config.imarouter.timeoutMs },
-    maxDownloadBytes: config.imarouter.maxDownloadBytes,
-    apiStyle: config.imarouter.apiStyle,
+export function createProviderClient(config: Config): ProviderClient {
+  return new ProviderClient({
+    baseUrl: config.provider.baseUrl,
+    apiKey: config.provider.apiKey,
+    model: config.provider.model,
+    timeouts: { requestMs: config.provider.timeoutMs },
+    maxDownloadBytes: config.provider.maxDownloadBytes,
+    apiStyle: config.provider.apiStyle,
     // Output URLs are untrusted: public hosts only, besides the provider's own and the allowed ones.
     downloadGuard: { allowHosts: config.allowPrivateReferenceHosts },
   });

@@ -179,7 +179,8 @@ export interface Config {
   };
   databaseUrl: string | undefined;
   databasePoolSize: number;
-  imarouter: {
+  /** The image provider (ImaRouter, or the local simulator standing in for it): one section for all of it. */
+  provider: {
     /** `simulator` when no API key is configured: the local simulator, never confused with the real API. */
     kind: 'real' | 'simulator';
     apiKey: string;
@@ -188,8 +189,6 @@ export interface Config {
     timeoutMs: number;
     maxDownloadBytes: number;
     apiStyle: 'seed' | 'tasks';
-  };
-  provider: {
     concurrency: number;
     rateLimitPerSecond: number;
     maxWaitMinutes: number;
@@ -291,7 +290,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
-    imarouter: {
+    provider: {
       kind: e.IMAROUTER_API_KEY ? 'real' : 'simulator',
       apiKey: e.IMAROUTER_API_KEY ?? e.SIMULATOR_API_KEY,
       baseUrl: e.IMAROUTER_BASE_URL ?? e.SIMULATOR_URL,
@@ -299,8 +298,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: e.IMAROUTER_TIMEOUT_MS,
       maxDownloadBytes: e.IMAROUTER_MAX_DOWNLOAD_MB * 1024 * 1024,
       apiStyle: e.IMAROUTER_API_STYLE,
-    },
-    provider: {
       concurrency: e.PROVIDER_CONCURRENCY,
       rateLimitPerSecond: e.PROVIDER_RATE_LIMIT_PER_SECOND,
       maxWaitMinutes: e.PROVIDER_MAX_WAIT_MINUTES,

@@ -30,7 +30,7 @@ export const REDACTED_LOG_PATHS = [
   '*.authorization',
   'headers.authorization',
   '*.headers.authorization',
-  'config.imarouter.apiKey',
+  'config.provider.apiKey',
   'serviceToken',
   'webhookSecret',
   'webhookSecretKey',

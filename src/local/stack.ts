@@ -147,7 +147,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // Fail fast on a malformed environment, before anything starts.
   const baseConfig = loadConfig({ ...env, DATA_DIR: dataDir });
   const external = env.DATABASE_URL;
-  const useSimulator = baseConfig.imarouter.kind === 'simulator';
+  const useSimulator = baseConfig.provider.kind === 'simulator';
   const httpEnabled = options.http !== false;
 
   const parts: Part[] = [];
@@ -239,8 +239,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const simulatorStart: Promise<SimulatorProcess | undefined> = useSimulator
       ? startSimulatorProcess({
           port: ports.simulator,
-          apiKey: baseConfig.imarouter.apiKey,
-          model: baseConfig.imarouter.model,
+          apiKey: baseConfig.provider.apiKey,
+          model: baseConfig.provider.model,
           outputScale: options.simulator?.outputScale ?? 1,
           latencyMs: options.simulator?.latencyMs ?? { min: 300, max: 900 },
           logFile: path.join(logsDir, 'simulator.log'),

@@ -61,7 +61,7 @@ const MAX_REDIRECTS = 5;
 const MAX_IDEMPOTENCY_KEY_CHARS = 255;
 const DEFAULT_USER_AGENT = 'catalog-assets/0.1.0 (seedream-client)';
 
-export interface SeedreamClientOptions {
+export interface ProviderClientOptions {
   baseUrl: string;
   apiKey: string;
   model?: string;
@@ -187,7 +187,7 @@ interface Scope {
 
 type ResponseData = Dispatcher.ResponseData;
 
-export class SeedreamClient {
+export class ProviderClient {
   readonly baseUrl: string;
   readonly model: string;
   readonly timeouts: SeedreamTimeouts;
@@ -200,30 +200,30 @@ export class SeedreamClient {
   readonly #ownsDispatcher: boolean;
   readonly #downloadDispatcher: Agent | undefined;
 
-  constructor(options: SeedreamClientOptions) {
+  constructor(options: ProviderClientOptions) {
     const { baseUrl, apiKey } = options;
     let parsed: URL;
     try {
       parsed = new URL(baseUrl);
     } catch {
-      throw new TypeError('SeedreamClient: baseUrl must be an absolute http(s) URL');
+      throw new TypeError('ProviderClient: baseUrl must be an absolute http(s) URL');
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new TypeError(`SeedreamClient: baseUrl scheme ${parsed.protocol} is not http(s)`);
+      throw new TypeError(`ProviderClient: baseUrl scheme ${parsed.protocol} is not http(s)`);
     }
-    if (typeof apiKey !== 'string' || apiKey.trim() === '') throw new TypeError('SeedreamClient: apiKey is required');
-    if (/[\r\n]/.test(apiKey)) throw new TypeError('SeedreamClient: apiKey contains a line break');
+    if (typeof apiKey !== 'string' || apiKey.trim() === '') throw new TypeError('ProviderClient: apiKey is required');
+    if (/[\r\n]/.test(apiKey)) throw new TypeError('ProviderClient: apiKey contains a line break');
     // Keep any path prefix of the base URL (a gateway mount), without a trailing slash.
     this.baseUrl = `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
     this.#apiKey = apiKey;
     this.model = options.model ?? DEFAULT_MODEL;
     this.apiStyle = options.apiStyle ?? 'seed';
-    if (this.apiStyle !== 'seed' && this.apiStyle !== 'tasks') throw new TypeError('SeedreamClient: apiStyle must be seed or tasks');
+    if (this.apiStyle !== 'seed' && this.apiStyle !== 'tasks') throw new TypeError('ProviderClient: apiStyle must be seed or tasks');
     // Undefined entries (an unset config value) keep the default rather than erasing it.
     const given = Object.fromEntries(Object.entries(options.timeouts ?? {}).filter(([, v]) => v !== undefined));
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...given };
     for (const [name, ms] of Object.entries(this.timeouts)) {
-      if (!Number.isFinite(ms) || ms <= 0) throw new TypeError(`SeedreamClient: timeouts.${name} must be a positive number`);
+      if (!Number.isFinite(ms) || ms <= 0) throw new TypeError(`ProviderClient: timeouts.${name} must be a positive number`);
     }
     this.maxDownloadBytes = options.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES;
     this.userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
@@ -368,11 +368,11 @@ export class SeedreamClient {
   }
 
   toString(): string {
-    return `SeedreamClient(${this.baseUrl}, model ${this.model})`;
+    return `ProviderClient(${this.baseUrl}, model ${this.model})`;
   }
 
   [inspect.custom](): string {
-    return `SeedreamClient ${inspect(this.toJSON())}`;
+    return `ProviderClient ${inspect(this.toJSON())}`;
   }
 
   // --- internals ---

@@ -18,7 +18,7 @@ import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { upsertProducts } from '../../src/db/repositories/products';
 import { CHEAP_TEST_VARIANTS, type VariantSpec } from '../../src/imaging';
 import { makeTestImage } from '../../src/dev/testImages';
-import { SeedreamClient } from '../../src/provider/client';
+import { ProviderClient } from '../../src/provider/client';
 import { startSimulator, type RunningSimulator, type SimulatorOptionsInput } from '../../src/provider/simulator';
 import { LocalDirStorage } from '../../src/storage/localDir';
 import { triggerProduct } from '../../src/temporal/client/product';
@@ -114,7 +114,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     VARIANTS: 'cheap',
     ...options.env,
   });
-  const provider = new SeedreamClient({ baseUrl: simulator.url, apiKey: simulator.apiKey, timeouts: { requestMs: 10_000, connectMs: 2_000, downloadMs: 10_000 } });
+  const provider = new ProviderClient({ baseUrl: simulator.url, apiKey: simulator.apiKey, timeouts: { requestMs: 10_000, connectMs: 2_000, downloadMs: 10_000 } });
   // The product's composition root over the test's own parts (and the test's payload codec, if any).
   const runtime = await openRuntime(config, {
     overrides: {

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SeedreamClient, type ParsedJob } from '../../src/provider/client';
+import { ProviderClient, type ParsedJob } from '../../src/provider/client';
 import { STATUS_SPELLINGS, mapStatus, readErrorAnswer, readProviderAnswer, type ApiStyle } from '../../src/provider/contract';
 import { ProviderError } from '../../src/provider/errors';
 import { startSimulator, type RunningSimulator } from '../../src/provider/simulator';
@@ -19,7 +19,7 @@ import { createRandom } from '../../src/support/random';
 const KEY = 'sim-dialect-key-0123456789';
 const STYLES: ApiStyle[] = ['seed', 'tasks'];
 
-async function settle(c: SeedreamClient, jobId: string): Promise<{ job: ParsedJob; rawStatuses: Set<string>; shapes: Set<string> }> {
+async function settle(c: ProviderClient, jobId: string): Promise<{ job: ParsedJob; rawStatuses: Set<string>; shapes: Set<string> }> {
   const rawStatuses = new Set<string>();
   const shapes = new Set<string>();
   for (let i = 0; i < 2_000; i++) {
@@ -52,7 +52,7 @@ beforeAll(async () => {
 
 describe.each(DIALECTS.map((d) => [d] as [Dialect]))('dialect %s', (dialect) => {
   let sim: RunningSimulator;
-  const clients: SeedreamClient[] = [];
+  const clients: ProviderClient[] = [];
   beforeAll(async () => {
     sim = await startSimulator({ apiKey: KEY, dialect, latencyMs: { min: 20, max: 60 }, outputScale: 0.03, seed: 3 });
   });
@@ -61,7 +61,7 @@ describe.each(DIALECTS.map((d) => [d] as [Dialect]))('dialect %s', (dialect) => 
     await sim.close();
   });
   const client = (apiStyle: ApiStyle) => {
-    const c = new SeedreamClient({ baseUrl: sim.url, apiKey: KEY, apiStyle, timeouts: { connectMs: 2_000, requestMs: 5_000, downloadMs: 5_000 } });
+    const c = new ProviderClient({ baseUrl: sim.url, apiKey: KEY, apiStyle, timeouts: { connectMs: 2_000, requestMs: 5_000, downloadMs: 5_000 } });
     clients.push(c);
     return c;
   };
@@ -145,7 +145,7 @@ describe('status spellings and answer shapes', () => {
 
   it('the mixed dialect answers in several shapes and spellings, all read', async () => {
     const sim = await startSimulator({ apiKey: KEY, dialect: 'mixed', latencyMs: { min: 80, max: 120 }, outputScale: 0.03, seed: 9 });
-    const c = new SeedreamClient({ baseUrl: sim.url, apiKey: KEY });
+    const c = new ProviderClient({ baseUrl: sim.url, apiKey: KEY });
     try {
       const spellings = new Set<string>();
       const shapes = new Set<string>();
@@ -217,7 +217,7 @@ describe('wire format of the two styles', () => {
 
   it('tasks style posts to the unified route with the model and snake_case fields, and polls the task route', async () => {
     answer = send(200, JSON.stringify({ code: 0, data: { task_id: 'task-7', status: 'pending' } }));
-    const c = new SeedreamClient({ baseUrl: url, apiKey: KEY, apiStyle: 'tasks' });
+    const c = new ProviderClient({ baseUrl: url, apiKey: KEY, apiStyle: 'tasks' });
     const gen = await c.generate({ prompt: 'p', imageSize: 'portrait_4_3', numImages: 2 }, { idempotencyKey: 'k1' });
     expect(gen).toMatchObject({ jobId: 'task-7', status: 'queued', rawStatus: 'pending', shape: 'tasks-wrapped', replayed: false });
     await c.edit({ prompt: 'p', imageUrl: 'https://img.example/a.png' }, { idempotencyKey: 'k2' });
@@ -237,7 +237,7 @@ describe('wire format of the two styles', () => {
 
   it('seed style keeps the vendor routes and camelCase fields', async () => {
     answer = send(202, JSON.stringify({ id: 'job-1', status: 'queued' }));
-    const c = new SeedreamClient({ baseUrl: url, apiKey: KEY });
+    const c = new ProviderClient({ baseUrl: url, apiKey: KEY });
     expect((await c.generate({ prompt: 'p' }, { idempotencyKey: 'k' })).jobId).toBe('job-1');
     expect(seen[0]!.url).toBe('/v1/image/seedream-4.5/generate');
     expect(seen[0]!.body).toMatchObject({ prompt: 'p', imageSize: 'square_hd', numImages: 1, outputFormat: 'jpeg', quality: 'high' });
@@ -245,7 +245,7 @@ describe('wire format of the two styles', () => {
   });
 
   it.each(STYLES)('%s style: an unreadable 200 after a submit is ambiguous money (sent maybe), never a plain failure', async (style) => {
-    const c = new SeedreamClient({ baseUrl: url, apiKey: KEY, apiStyle: style });
+    const c = new ProviderClient({ baseUrl: url, apiKey: KEY, apiStyle: style });
     for (const body of ['<html>502 Bad Gateway</html>', '{"code":0,"data":{"status":"pending"}}', '{"success":false,"message":"try later"}', '[]']) {
       answer = send(200, body);
       const err = await expectProviderError(c.generate({ prompt: 'p' }, { idempotencyKey: 'k' }));
@@ -260,7 +260,7 @@ describe('wire format of the two styles', () => {
 
   it('an unknown status word is reported raw, not terminal, never completed', async () => {
     answer = send(200, JSON.stringify({ task_id: 'j', status: 'moderating', results: [{ url: 'https://cdn.example/a.jpg' }] }));
-    const c = new SeedreamClient({ baseUrl: url, apiKey: KEY, apiStyle: 'tasks' });
+    const c = new ProviderClient({ baseUrl: url, apiKey: KEY, apiStyle: 'tasks' });
     const job = await c.getJob('j');
     expect([job.status, job.rawStatus, job.imageOutcomes, job.costUsd]).toEqual(['unknown', 'moderating', [], undefined]);
     await c.close();
@@ -271,7 +271,7 @@ describe('simulator: idempotency, balance and latency', () => {
   it('with ignoreIdempotency a repeated key bills a second job; by default it replays', async () => {
     for (const ignoreIdempotency of [false, true]) {
       const sim = await startSimulator({ apiKey: KEY, ignoreIdempotency, latencyMs: { min: 5, max: 10 }, outputScale: 0.03 });
-      const c = new SeedreamClient({ baseUrl: sim.url, apiKey: KEY });
+      const c = new ProviderClient({ baseUrl: sim.url, apiKey: KEY });
       const a = await c.generate({ prompt: 'same' }, { idempotencyKey: 'same-key' });
       const b = await c.generate({ prompt: 'same' }, { idempotencyKey: 'same-key' });
       await settle(c, a.jobId);
@@ -286,12 +286,12 @@ describe('simulator: idempotency, balance and latency', () => {
 
   it('serves the balance endpoint in its documented shape, authenticated', async () => {
     const sim = await startSimulator({ apiKey: KEY, creditUsd: 1, latencyMs: { min: 5, max: 10 }, outputScale: 0.03 });
-    const c = new SeedreamClient({ baseUrl: sim.url, apiKey: KEY });
+    const c = new ProviderClient({ baseUrl: sim.url, apiKey: KEY });
     const job = await c.generate({ prompt: 'one' }, { idempotencyKey: 'bal' });
     await settle(c, job.jobId);
     const balance = await c.balance();
     expect(balance).toMatchObject({ balanceUsd: 0.96, usedAmountUsd: 0.04, raw: { success: true, data: { object: 'user_balance' } } });
-    const wrong = new SeedreamClient({ baseUrl: sim.url, apiKey: 'not-the-key-at-all' });
+    const wrong = new ProviderClient({ baseUrl: sim.url, apiKey: 'not-the-key-at-all' });
     expect((await expectProviderError(wrong.balance())).kind).toBe('unauthorized');
     await wrong.close();
     await c.close();
@@ -316,7 +316,7 @@ describe('simulator: idempotency, balance and latency', () => {
 
   it('the realistic profile at a compressed time scale runs jobs in a fraction of that', async () => {
     const sim = await startSimulator({ apiKey: KEY, latencyProfile: 'realistic', timeScale: 0.005, outputScale: 0.03, maxRunning: 16 });
-    const c = new SeedreamClient({ baseUrl: sim.url, apiKey: KEY });
+    const c = new ProviderClient({ baseUrl: sim.url, apiKey: KEY });
     const jobs = await Promise.all(Array.from({ length: 8 }, (_, i) => c.generate({ prompt: `r${i}` }, { idempotencyKey: `r-${i}` })));
     const done = await Promise.all(jobs.map((j) => settle(c, j.jobId)));
     expect(done.every((d) => d.job.status === 'completed')).toBe(true);

@@ -10,7 +10,7 @@ import { inspect } from 'node:util';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { SeedreamClient, jobFailureError, toParsedJob, validateRequest, type ParsedJob } from '../../src/provider/client';
+import { ProviderClient, jobFailureError, toParsedJob, validateRequest, type ParsedJob } from '../../src/provider/client';
 import type { Operation } from '../../src/provider/contract';
 import {
   MAX_RETRY_AFTER_MS,
@@ -104,9 +104,9 @@ function json(res: http.ServerResponse, status: number, body: unknown, headers: 
   res.end(JSON.stringify(body));
 }
 
-const clients: SeedreamClient[] = [];
-function client(baseUrl: string, extra: Partial<ConstructorParameters<typeof SeedreamClient>[0]> = {}): SeedreamClient {
-  const c = new SeedreamClient({ baseUrl, apiKey: KEY, timeouts: { connectMs: 2_000, requestMs: 3_000, downloadMs: 3_000 }, ...extra });
+const clients: ProviderClient[] = [];
+function client(baseUrl: string, extra: Partial<ConstructorParameters<typeof ProviderClient>[0]> = {}): ProviderClient {
+  const c = new ProviderClient({ baseUrl, apiKey: KEY, timeouts: { connectMs: 2_000, requestMs: 3_000, downloadMs: 3_000 }, ...extra });
   clients.push(c);
   return c;
 }
@@ -184,10 +184,10 @@ describe('redaction', () => {
   });
 
   it('rejects bad configuration without echoing the key', () => {
-    expect(() => new SeedreamClient({ baseUrl: 'ftp://x', apiKey: KEY })).toThrow(/not http/);
-    expect(() => new SeedreamClient({ baseUrl: 'http://x', apiKey: '' })).toThrow(/apiKey is required/);
+    expect(() => new ProviderClient({ baseUrl: 'ftp://x', apiKey: KEY })).toThrow(/not http/);
+    expect(() => new ProviderClient({ baseUrl: 'http://x', apiKey: '' })).toThrow(/apiKey is required/);
     try {
-      new SeedreamClient({ baseUrl: 'not a url', apiKey: KEY });
+      new ProviderClient({ baseUrl: 'not a url', apiKey: KEY });
     } catch (err) {
       expect(String(err)).not.toContain(KEY);
     }
@@ -574,13 +574,13 @@ describe('download against a local server', () => {
 const SIM_KEY = 'sim-test-key-0123456789-do-not-leak';
 
 /** A client whose local validation is off, so the provider's own 400 can be seen. */
-class UnvalidatedClient extends SeedreamClient {
+class UnvalidatedClient extends ProviderClient {
   protected override validateBody(_operation: Operation, req: unknown): unknown {
     return req;
   }
 }
 
-async function waitForJob(c: SeedreamClient, jobId: string, timeoutMs = 10_000): Promise<ParsedJob> {
+async function waitForJob(c: ProviderClient, jobId: string, timeoutMs = 10_000): Promise<ParsedJob> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const job = await c.getJob(jobId);
@@ -597,13 +597,13 @@ async function pngDataUri(width: number, height: number, rgb: { r: number; g: nu
 
 describe('against the simulator', () => {
   let sim: RunningSimulator;
-  let c: SeedreamClient;
+  let c: ProviderClient;
   let keySeq = 0;
   const key = () => `test-step-${Date.now()}-${++keySeq}`;
 
   beforeAll(async () => {
     sim = await startSimulator({ apiKey: SIM_KEY, latencyMs: { min: 10, max: 40 }, outputScale: 0.05, seed: 7 });
-    c = new SeedreamClient({ baseUrl: sim.url, apiKey: SIM_KEY, timeouts: { connectMs: 2_000, requestMs: 5_000, downloadMs: 5_000 } });
+    c = new ProviderClient({ baseUrl: sim.url, apiKey: SIM_KEY, timeouts: { connectMs: 2_000, requestMs: 5_000, downloadMs: 5_000 } });
   });
   afterAll(async () => {
     await c?.close();
@@ -680,7 +680,7 @@ describe('against the simulator', () => {
 
   it('401: a wrong key, and the key appears nowhere in the error', async () => {
     const wrongKey = 'sk-wrong-key-abcdefghijklmnop';
-    const bad = new SeedreamClient({ baseUrl: sim.url, apiKey: wrongKey });
+    const bad = new ProviderClient({ baseUrl: sim.url, apiKey: wrongKey });
     try {
       const submitErr = await providerError(() => bad.generate({ prompt: 'x' }, { idempotencyKey: key() }));
       expect(submitErr.kind).toBe('unauthorized');
@@ -787,7 +787,7 @@ describe('against the simulator', () => {
     const gone = await startSimulator({ apiKey: SIM_KEY });
     const url = gone.url;
     await gone.close();
-    const orphan = new SeedreamClient({ baseUrl: url, apiKey: SIM_KEY });
+    const orphan = new ProviderClient({ baseUrl: url, apiKey: SIM_KEY });
     try {
       const err = await providerError(() => orphan.generate({ prompt: 'nobody home' }, { idempotencyKey: key() }));
       expect(err).toMatchObject({ kind: 'network', sent: 'no', retryable: true, code: 'ECONNREFUSED' });
@@ -858,7 +858,7 @@ describe('against the simulator', () => {
 
   it('output URLs expire with time, and downloads never carry the key', async () => {
     const shortLived = await startSimulator({ apiKey: SIM_KEY, latencyMs: { min: 5, max: 10 }, outputScale: 0.05, outputUrlTtlMs: 150 });
-    const sc = new SeedreamClient({ baseUrl: shortLived.url, apiKey: SIM_KEY });
+    const sc = new ProviderClient({ baseUrl: shortLived.url, apiKey: SIM_KEY });
     const probe = await startServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'image/png' });
       res.end(Buffer.from([0x89, 0x50, 0x4e, 0x47]));
@@ -878,7 +878,7 @@ describe('against the simulator', () => {
 
   it('402: a submit beyond the remaining credit', async () => {
     const poor = await startSimulator({ apiKey: SIM_KEY, creditUsd: 0.04, latencyMs: { min: 5, max: 10 }, outputScale: 0.05 });
-    const pc = new SeedreamClient({ baseUrl: poor.url, apiKey: SIM_KEY });
+    const pc = new ProviderClient({ baseUrl: poor.url, apiKey: SIM_KEY });
     try {
       const err = await providerError(() => pc.generate({ prompt: 'two please', numImages: 2 }, { idempotencyKey: key() }));
       expect(err).toMatchObject({ kind: 'insufficient_credit', status: 402, retryable: false, code: 'insufficient_credit' });

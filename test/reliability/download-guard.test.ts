@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestImage } from '../../src/dev/testImages';
-import { SeedreamClient } from '../../src/provider/client';
+import { ProviderClient } from '../../src/provider/client';
 import { ProviderError } from '../../src/provider/errors';
 import { recordFigures, type Figure } from './figures';
 
@@ -43,7 +43,7 @@ async function startServer(png: Buffer): Promise<Server> {
   };
 }
 
-async function outcome(client: SeedreamClient, url: string): Promise<string> {
+async function outcome(client: ProviderClient, url: string): Promise<string> {
   try {
     const r = await client.download(url);
     return `downloaded ${r.contentType}`;
@@ -70,7 +70,7 @@ describe('output downloads through the address guard', () => {
   });
 
   it("allows the provider's own host:port, refuses any other private one, also after a redirect", { timeout: 30_000 }, async () => {
-    const client = new SeedreamClient({ baseUrl: `${provider.origin}/api`, apiKey: 'sim-key-0123456789', downloadGuard: { allowHosts: [] } });
+    const client = new ProviderClient({ baseUrl: `${provider.origin}/api`, apiKey: 'sim-key-0123456789', downloadGuard: { allowHosts: [] } });
     try {
       expect(await outcome(client, `${provider.origin}/files/out.png`)).toBe('downloaded image/png');
       const refused = [
@@ -99,7 +99,7 @@ describe('output downloads through the address guard', () => {
   });
 
   it('reaches an allowed host:port, and only that port', { timeout: 30_000 }, async () => {
-    const client = new SeedreamClient({ baseUrl: provider.origin, apiKey: 'sim-key-0123456789', downloadGuard: { allowHosts: [other.host] } });
+    const client = new ProviderClient({ baseUrl: provider.origin, apiKey: 'sim-key-0123456789', downloadGuard: { allowHosts: [other.host] } });
     try {
       other.seen.length = 0;
       expect(await outcome(client, `${other.origin}/files/ok.png`)).toBe('downloaded image/png');

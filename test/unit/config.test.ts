@@ -6,8 +6,8 @@ import { redact, registerSecret } from '../../src/config/redact';
 describe('configuration', () => {
   it('has embedded defaults: no configuration is needed to start', () => {
     const c = loadConfig({});
-    expect(c.imarouter.kind).toBe('simulator');
-    expect(c.imarouter.baseUrl).toBe('http://127.0.0.1:8790');
+    expect(c.provider.kind).toBe('simulator');
+    expect(c.provider.baseUrl).toBe('http://127.0.0.1:8790');
     expect(c.temporal.address).toBe('127.0.0.1:7233');
     expect(c.storage.kind).toBe('local');
   });
@@ -23,18 +23,18 @@ describe('configuration', () => {
   it('requires the real API base URL with a real key, and then uses the real API', () => {
     expect(() => loadConfig({ IMAROUTER_API_KEY: 'ir-live-0123456789' })).toThrow(/IMAROUTER_BASE_URL: required when IMAROUTER_API_KEY is set/);
     const c = loadConfig({ IMAROUTER_API_KEY: 'ir-live-0123456789', IMAROUTER_BASE_URL: 'https://api.example.test' });
-    expect(c.imarouter).toMatchObject({ kind: 'real', baseUrl: 'https://api.example.test', model: 'seedream-4.5' });
+    expect(c.provider).toMatchObject({ kind: 'real', baseUrl: 'https://api.example.test', model: 'seedream-4.5' });
   });
 
   it('refuses to run production on the simulator unless told so explicitly', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/IMAROUTER_API_KEY: required with NODE_ENV=production.*IMAROUTER_SIMULATOR=1/);
     expect(() => loadConfig({ NODE_ENV: 'production', IMAROUTER_SIMULATOR: '0' })).toThrow(/IMAROUTER_API_KEY/);
-    expect(loadConfig({ NODE_ENV: 'production', IMAROUTER_SIMULATOR: '1' }).imarouter).toMatchObject({ kind: 'simulator', baseUrl: 'http://127.0.0.1:8790' });
+    expect(loadConfig({ NODE_ENV: 'production', IMAROUTER_SIMULATOR: '1' }).provider).toMatchObject({ kind: 'simulator', baseUrl: 'http://127.0.0.1:8790' });
     const real = loadConfig({ NODE_ENV: 'production', IMAROUTER_API_KEY: 'ir-live-0123456789', IMAROUTER_BASE_URL: 'https://api.example.test' });
-    expect(real.imarouter).toMatchObject({ kind: 'real', baseUrl: 'https://api.example.test' });
+    expect(real.provider).toMatchObject({ kind: 'real', baseUrl: 'https://api.example.test' });
     // The key wins over a permission to use the simulator; 0 refuses the simulator outside production too.
-    expect(loadConfig({ NODE_ENV: 'production', IMAROUTER_SIMULATOR: '1', IMAROUTER_API_KEY: 'ir-live-0123456789', IMAROUTER_BASE_URL: 'https://api.example.test' }).imarouter.kind).toBe('real');
+    expect(loadConfig({ NODE_ENV: 'production', IMAROUTER_SIMULATOR: '1', IMAROUTER_API_KEY: 'ir-live-0123456789', IMAROUTER_BASE_URL: 'https://api.example.test' }).provider.kind).toBe('real');
     expect(() => loadConfig({ IMAROUTER_SIMULATOR: '0' })).toThrow(/IMAROUTER_API_KEY: required because IMAROUTER_SIMULATOR=0/);
     expect(() => loadConfig({ IMAROUTER_SIMULATOR: 'maybe' })).toThrow(/IMAROUTER_SIMULATOR/);
   });

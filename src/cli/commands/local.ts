@@ -102,8 +102,8 @@ async function runLocal(flags: Flags): Promise<number> {
   say(`catalog-assets local stack; data folder ${dataDir}`);
   const slots = DEFAULT_PLAN.slots.filter((s) => s.enabled).length;
   const outputs = SAMPLE_PRODUCTS.length * slots;
-  if (config0.imarouter.kind === 'real') {
-    say(`Image provider: the REAL ImaRouter API (${config0.imarouter.baseUrl}); images are billed: a first refresh of the sample catalog is up to ${outputs} images, about $${(outputs * 0.04).toFixed(2)}.`);
+  if (config0.provider.kind === 'real') {
+    say(`Image provider: the REAL ImaRouter API (${config0.provider.baseUrl}); images are billed: a first refresh of the sample catalog is up to ${outputs} images, about $${(outputs * 0.04).toFixed(2)}.`);
   } else {
     say('Image provider: the LOCAL SIMULATOR (no IMAROUTER_API_KEY set): real images rendered locally, nothing is billed.');
   }
@@ -115,7 +115,7 @@ async function runLocal(flags: Flags): Promise<number> {
   }
   const scale = flags.simulatorOutputScale ?? 1;
   if (flags.refresh) {
-    const heavy = config0.imarouter.kind === 'simulator' && scale === 1 && config0.imaging.variants === 'default';
+    const heavy = config0.provider.kind === 'simulator' && scale === 1 && config0.imaging.variants === 'default';
     say(
       `First refresh: ${SAMPLE_PRODUCTS.length} products x ${slots} images = ${outputs} images, ${variantCount} variants each` +
         (heavy
@@ -238,7 +238,7 @@ async function runLocal(flags: Flags): Promise<number> {
         say(
           `Refresh done in ${(refreshMs / 1000).toFixed(1)} s: ${summary.planned} products planned, ${summary.generated} generated, ${summary.skipped} unchanged, ` +
             `${summary.coalesced > 0 ? `${summary.coalesced} finished by runs in flight, ` : ''}${summary.failed} failed; ${summary.imagesBilled} images` +
-            `${config0.imarouter.kind === 'real' ? `, $${summary.costUsd.toFixed(2)} spent` : ' (simulated, not billed)'}.`,
+            `${config0.provider.kind === 'real' ? `, $${summary.costUsd.toFixed(2)} spent` : ' (simulated, not billed)'}.`,
         );
       }
       if (failed > 0) say(`  ${failed} product(s) failed: see ${runUrl}`);
@@ -257,7 +257,7 @@ async function runLocal(flags: Flags): Promise<number> {
       const report: LocalRunReport = {
         dataDir,
         provider: stack.provider,
-        providerKind: stack.config.imarouter.kind,
+        providerKind: stack.config.provider.kind,
         database: stack.database,
         temporalAddress: stack.temporalAddress,
         temporalUi: stack.uiUrl,

@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import type { Config } from '../../config';
-import { SeedreamClient, type ParsedJob, type SubmitResult } from '../../provider/client';
+import { ProviderClient, type ParsedJob, type SubmitResult } from '../../provider/client';
 import { PRICE_PER_IMAGE_USD } from '../../provider/contract';
 import { isProviderError, redactSecrets } from '../../provider/errors';
 import { CliError, configOrExit } from '../context';
@@ -51,10 +51,10 @@ Exit codes: 0 ok, 3 configuration error, 1 anything else (including a declined c
 }
 
 async function runCheck(config: Config, flags: Flags): Promise<void> {
-  const im = config.imarouter;
+  const im = config.provider;
   const out = (line = '') => process.stdout.write(`${redactSecrets(line, [im.apiKey])}\n`);
   const show = (value: unknown) => out(JSON.stringify(value, null, 2));
-  const client = new SeedreamClient({
+  const client = new ProviderClient({
     baseUrl: im.baseUrl,
     apiKey: im.apiKey,
     model: im.model,
@@ -126,7 +126,7 @@ async function runCheck(config: Config, flags: Flags): Promise<void> {
   }
 }
 
-async function pollToEnd(client: SeedreamClient, submitted: SubmitResult, everyMs: number): Promise<{ first?: ParsedJob; last: ParsedJob; polls: number }> {
+async function pollToEnd(client: ProviderClient, submitted: SubmitResult, everyMs: number): Promise<{ first?: ParsedJob; last: ParsedJob; polls: number }> {
   const deadline = Date.now() + POLL_FOR_MS;
   let first: ParsedJob | undefined;
   for (let polls = 1; ; polls++) {

@@ -4,13 +4,13 @@ import type { ImageLimits } from '../../imaging';
 import type { VariantSpec } from '../../imaging/variantSpec';
 import type { FetchedImage } from '../../net/guardedFetch';
 import type { SourceFetchPolicy } from '../../net/sourceFetcher';
-import type { SeedreamClient } from '../../provider/client';
+import type { ProviderClient } from '../../provider/client';
 import type { AssetStorage } from '../../storage/types';
 
 /** Everything the activities touch, injected so tests and the local stack can wire their own. */
 export interface ActivityDeps {
   db: Kysely<Database>;
-  provider: Pick<SeedreamClient, 'generate' | 'edit' | 'compose' | 'getJob' | 'download'>;
+  provider: Pick<ProviderClient, 'generate' | 'edit' | 'compose' | 'getJob' | 'download'>;
   storage: AssetStorage;
   /** The provider's model path: part of every fingerprint. */
   model: string;

@@ -5,7 +5,7 @@ import type { Config } from '../../config';
 import type { Database } from '../../db/schema';
 import { CHEAP_TEST_VARIANTS, DEFAULT_VARIANTS, variantSetSchema, type VariantSpec } from '../../imaging';
 import { guardedFetch } from '../../net/guardedFetch';
-import type { SeedreamClient } from '../../provider/client';
+import type { ProviderClient } from '../../provider/client';
 import { LIMITS } from '../../provider/contract';
 import type { AssetStorage } from '../../storage/types';
 
@@ -29,15 +29,15 @@ export function parseVariants(value: string): VariantSpec[] {
 
 export function buildActivityDeps(
   config: Config,
-  parts: { db: Kysely<Database>; provider: SeedreamClient; storage: AssetStorage; variants?: VariantSpec[]; poll?: Partial<ActivityDeps['poll']> },
+  parts: { db: Kysely<Database>; provider: ProviderClient; storage: AssetStorage; variants?: VariantSpec[]; poll?: Partial<ActivityDeps['poll']> },
 ): ActivityDeps {
   return {
     db: parts.db,
     provider: parts.provider,
     storage: parts.storage,
-    model: config.imarouter.model,
+    model: config.provider.model,
     variants: parts.variants ?? parseVariants(config.imaging.variants),
-    outputLimits: { maxBytes: config.imarouter.maxDownloadBytes, maxPixels: config.imaging.maxOutputPixels },
+    outputLimits: { maxBytes: config.provider.maxDownloadBytes, maxPixels: config.imaging.maxOutputPixels },
     referenceMode: config.referenceMode,
     fetchSource: (url) => guardedFetch(url, { allowHosts: config.allowPrivateReferenceHosts, maxBytes: LIMITS.maxReferenceBytes }),
     sourceFetch: { ...config.sourceFetch },
@@ -50,5 +50,5 @@ export function buildActivityDeps(
 
 /** `simulator|real <base URL> <model>`: what made an image, in its fingerprint and its ledger row. */
 export function providerIdentity(config: Config): string {
-  return `${config.imarouter.kind} ${config.imarouter.baseUrl.replace(/\/+$/, '')} ${config.imarouter.model}`;
+  return `${config.provider.kind} ${config.provider.baseUrl.replace(/\/+$/, '')} ${config.provider.model}`;
 }
