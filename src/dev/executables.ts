@@ -36,3 +36,27 @@ export function toolCacheDir(tool: string): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   return path.join(base, 'catalog-assets', tool);
 }
+
+export interface ResolvedTool {
+  path: string;
+  source: 'env' | 'project' | 'cache' | 'path' | 'built';
+}
+
+/**
+ * Where a provisioned tool is, without building it: the variable's path (which must be executable),
+ * then .tools/<name> in the project, the per-user cache, and PATH.
+ */
+export function findTool(o: { name: string; envVar: string; cacheDir: string }): ResolvedTool | undefined {
+  const fromEnv = process.env[o.envVar];
+  if (fromEnv) {
+    if (!isExecutable(fromEnv)) throw new Error(`${o.envVar}=${fromEnv}: not an executable file`);
+    return { path: fromEnv, source: 'env' };
+  }
+  const local = path.join(projectRoot(), '.tools', o.name);
+  if (isExecutable(local)) return { path: local, source: 'project' };
+  const cached = path.join(o.cacheDir, o.name);
+  if (isExecutable(cached)) return { path: cached, source: 'cache' };
+  const fromPath = onPath(o.name);
+  if (fromPath) return { path: fromPath, source: 'path' };
+  return undefined;
+}

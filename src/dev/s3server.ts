@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { goToolchain, isExecutable, onPath, projectRoot, toolCacheDir } from './executables';
+import { findTool, goToolchain, projectRoot, toolCacheDir, type ResolvedTool } from './executables';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const VERSITYGW_VERSION = '1.8.0';
@@ -31,25 +31,11 @@ export function s3ServerCacheDir(): string {
   return toolCacheDir(`versitygw-${VERSITYGW_VERSION}`);
 }
 
-export interface ResolvedS3Server {
-  path: string;
-  source: 'env' | 'project' | 'cache' | 'path' | 'built';
-}
+export type ResolvedS3Server = ResolvedTool;
 
 /** Locates versitygw without building it. */
 export function findS3Server(): ResolvedS3Server | undefined {
-  const fromEnv = process.env.VERSITYGW_PATH;
-  if (fromEnv) {
-    if (!isExecutable(fromEnv)) throw new Error(`VERSITYGW_PATH=${fromEnv}: not an executable file`);
-    return { path: fromEnv, source: 'env' };
-  }
-  const local = path.join(projectRoot(), '.tools', 'versitygw');
-  if (isExecutable(local)) return { path: local, source: 'project' };
-  const cached = path.join(s3ServerCacheDir(), 'versitygw');
-  if (isExecutable(cached)) return { path: cached, source: 'cache' };
-  const fromPath = onPath('versitygw');
-  if (fromPath) return { path: fromPath, source: 'path' };
-  return undefined;
+  return findTool({ name: 'versitygw', envVar: 'VERSITYGW_PATH', cacheDir: s3ServerCacheDir() });
 }
 
 /**

@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { goToolchain, isExecutable, onPath, projectRoot, toolCacheDir } from './executables';
+import { findTool, goToolchain, projectRoot, toolCacheDir, type ResolvedTool } from './executables';
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 const MODULE = 'github.com/temporalio/cli/cmd/temporal';
@@ -23,25 +23,11 @@ export function cacheDir(): string {
 
 const findGo = goToolchain;
 
-export interface ResolvedCli {
-  path: string;
-  source: 'env' | 'project' | 'cache' | 'path' | 'built';
-}
+export type ResolvedCli = ResolvedTool;
 
 /** Locates the CLI without building it. */
 export function findTemporalCli(): ResolvedCli | undefined {
-  const fromEnv = process.env.TEMPORAL_CLI_PATH;
-  if (fromEnv) {
-    if (!isExecutable(fromEnv)) throw new Error(`TEMPORAL_CLI_PATH=${fromEnv}: not an executable file`);
-    return { path: fromEnv, source: 'env' };
-  }
-  const local = path.join(projectRoot(), '.tools', 'temporal');
-  if (isExecutable(local)) return { path: local, source: 'project' };
-  const cached = path.join(cacheDir(), 'temporal');
-  if (isExecutable(cached)) return { path: cached, source: 'cache' };
-  const fromPath = onPath('temporal');
-  if (fromPath) return { path: fromPath, source: 'path' };
-  return undefined;
+  return findTool({ name: 'temporal', envVar: 'TEMPORAL_CLI_PATH', cacheDir: cacheDir() });
 }
 
 /** Locates the CLI, building it with Go when it is missing. Returns undefined only without Go. */

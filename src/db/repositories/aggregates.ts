@@ -4,6 +4,7 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema';
+import { ledgerTotals } from './jobs';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -66,3 +67,18 @@ export async function recentSlotFailures(db: Db, catalogId: string, limit: numbe
     .execute();
   return rows.map((f) => ({ sku: f.sku, slot: f.slot, errorType: f.error_type, message: f.error_message, at: new Date(f.attempted_at).toISOString() }));
 }
+
+/** A catalog's paid-jobs ledger: jobs by status and the totals (pg returns counts as strings; numbers here). */
+export async function catalogLedger(db: Kysely<Database>, catalogId: string) {
+  const [byStatus, totals] = await Promise.all([jobsByStatus(db, catalogId), ledgerTotals(db, { catalogId })]);
+  return {
+    jobs: totals.jobs,
+    byStatus,
+    imagesBilled: totals.imagesBilled,
+    costCents: totals.costCents,
+    costUsd: totals.costCents / 100,
+    submitAttempts: totals.submitAttempts,
+  };
+}
+
+export type CatalogLedger = Awaited<ReturnType<typeof catalogLedger>>;

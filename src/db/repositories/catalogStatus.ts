@@ -5,8 +5,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema';
-import { jobsByStatus, productCounts, recentSlotFailures, type ProductCounts, type RecentFailure } from './aggregates';
-import { ledgerTotals } from './jobs';
+import { catalogLedger, productCounts, type CatalogLedger, recentSlotFailures, type ProductCounts, type RecentFailure } from './aggregates';
 
 export interface CatalogStatus {
   catalogId: string;
@@ -16,14 +15,7 @@ export interface CatalogStatus {
   /** The last attempt of each SKU's slots. */
   lastAttempts: { generated: number; skipped: number; failed: number };
   recentFailures: RecentFailure[];
-  ledger: {
-    jobs: number;
-    byStatus: Record<string, number>;
-    imagesBilled: number;
-    costCents: number;
-    costUsd: number;
-    submitAttempts: number;
-  };
+  ledger: CatalogLedger;
   webhooks: { lastReceivedAt: string | null; pendingTriggers: number };
 }
 
@@ -33,7 +25,7 @@ export async function catalogStatus(db: Kysely<Database>, catalogId: string): Pr
   const catalog = await db.selectFrom('catalogs').select(['id', 'name']).where('id', '=', catalogId).executeTakeFirst();
   if (!catalog) return undefined;
 
-  const [products, assets, attempts, failures, byStatus, totals, webhooks] = await Promise.all([
+  const [products, assets, attempts, failures, ledger, webhooks] = await Promise.all([
     productCounts(db, catalogId),
     db
       .selectFrom('current_assets as c')
@@ -49,8 +41,7 @@ export async function catalogStatus(db: Kysely<Database>, catalogId: string): Pr
       .groupBy('outcome')
       .execute(),
     recentSlotFailures(db, catalogId, 10),
-    jobsByStatus(db, catalogId),
-    ledgerTotals(db, { catalogId }),
+    catalogLedger(db, catalogId),
     db
       .selectFrom('webhook_events')
       .select([sql<Date | null>`max(received_at)`.as('last'), sql<string>`count(*) filter (where trigger_state <> 'none')`.as('pending')])
@@ -69,14 +60,7 @@ export async function catalogStatus(db: Kysely<Database>, catalogId: string): Pr
     assets: { current: byAssetStatus('current'), retired: byAssetStatus('retired'), pendingReview: byAssetStatus('pending_review') },
     lastAttempts: { generated: byOutcome('generated'), skipped: byOutcome('skipped'), failed: byOutcome('failed') },
     recentFailures: failures,
-    ledger: {
-      jobs: totals.jobs,
-      byStatus,
-      imagesBilled: totals.imagesBilled,
-      costCents: totals.costCents,
-      costUsd: totals.costCents / 100,
-      submitAttempts: totals.submitAttempts,
-    },
+    ledger,
     webhooks: { lastReceivedAt: webhooks.last ? new Date(webhooks.last).toISOString() : null, pendingTriggers: n(webhooks.pending) },
   };
 }

@@ -3,8 +3,8 @@
  * slots, one SKU's asset versions. Aggregate queries run side by side; nothing here loops per SKU.
  */
 import { sql, type Kysely } from 'kysely';
-import { jobsByStatus, productCounts, recentSlotFailures, type RecentFailure } from './aggregates';
-import { ambiguousSteps, ledgerTotals, moneyFigures, type MoneyFigures } from './jobs';
+import { catalogLedger, productCounts, recentSlotFailures, type CatalogLedger, type RecentFailure } from './aggregates';
+import { ambiguousSteps, moneyFigures, type MoneyFigures } from './jobs';
 import type { Database } from '../schema';
 import { enabledSlotNames } from './catalogs';
 
@@ -30,7 +30,7 @@ export interface CatalogSummary {
     /** The most recent ones, at most `top`. */
     recent: RecentFailure[];
   };
-  ledger: { jobs: number; byStatus: Record<string, number>; imagesBilled: number; costCents: number; costUsd: number };
+  ledger: Omit<CatalogLedger, 'submitAttempts'>;
   /** Where the money went: billed, kept, unusable (and why), ambiguous. */
   money: MoneyFigures;
   /** Steps sent that may be billed, waiting for an operator (`catalog-assets ledger resolve`). */
@@ -60,7 +60,7 @@ export async function catalogSummary(db: Kysely<Database>, catalogId: string, o:
   const slots = enabledSlotNames(catalog.plan);
   const top = o.top ?? 10;
 
-  const [products, skus, byType, recent, byStatus, totals, runs, money, ambiguous] = await Promise.all([
+  const [products, skus, byType, recent, { submitAttempts: _submitAttempts, ...ledger }, runs, money, ambiguous] = await Promise.all([
     productCounts(db, catalogId),
     // Per active SKU: how many plan slots are current, and whether any last attempt failed; then counted.
     sql<{ complete: string; with_failures: string }>`
@@ -84,8 +84,7 @@ export async function catalogSummary(db: Kysely<Database>, catalogId: string, o:
       .orderBy(sql`count(*)`, 'desc')
       .execute(),
     recentSlotFailures(db, catalogId, top),
-    jobsByStatus(db, catalogId),
-    ledgerTotals(db, { catalogId }),
+    catalogLedger(db, catalogId),
     (async () => {
       if (!(await tableExists(db, 'refresh_runs'))) return [];
       return db
@@ -110,13 +109,7 @@ export async function catalogSummary(db: Kysely<Database>, catalogId: string, o:
       byType: byType.map((r) => ({ errorType: r.error_type, count: n(r.n) })),
       recent,
     },
-    ledger: {
-      jobs: totals.jobs,
-      byStatus,
-      imagesBilled: totals.imagesBilled,
-      costCents: totals.costCents,
-      costUsd: totals.costCents / 100,
-    },
+    ledger,
     money,
     ambiguous: ambiguous.slice(0, top).map((a) => ({
       idempotencyKey: a.idempotency_key,
