@@ -129,14 +129,17 @@ describe('a Postgres outage in the middle of a refresh', () => {
     const storage = await checkStorage(db, stack.storageDir);
     expect([storage.missing, storage.orphans, storage.partials, storage.undecodable]).toEqual([[], [], [], []]);
 
-    // The outage was felt: activities failed and were retried (the histories record the last attempt).
+    // The outage was felt: activities failed and were retried. The histories record the last attempt of
+    // an activity, and of a local activity (the Postgres steps) in its marker's data.
     let retried = 0;
+    const retriedIn = (events: Array<{ activityTaskStartedEventAttributes?: { attempt?: number | null } | null; markerRecordedEventAttributes?: unknown }>) =>
+      events.filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1 || localActivityAttempt(e.markerRecordedEventAttributes) > 1).length;
     for await (const wf of stack.client.workflow.list({ query: `WorkflowType = '${productWorkflow.name}' AND CatalogId = '${CATALOG}'` })) {
       const history = await stack.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
-      retried += (history.events ?? []).filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1).length;
+      retried += retriedIn(history.events ?? []);
     }
     const refreshHistory = await stack.client.workflow.getHandle(workflowId).fetchHistory();
-    retried += (refreshHistory.events ?? []).filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1).length;
+    retried += retriedIn(refreshHistory.events ?? []);
     expect(retried).toBeGreaterThan(0);
 
     recordFigures('postgres-outage', [
@@ -149,3 +152,17 @@ describe('a Postgres outage in the middle of a refresh', () => {
     ]);
   });
 });
+
+/** The attempt a local activity's marker records (its `data` detail is the SDK's JSON marker data). */
+function localActivityAttempt(marker: unknown): number {
+  const m = marker as { markerName?: string | null; details?: Record<string, { payloads?: Array<{ data?: Uint8Array | null }> | null }> | null } | null | undefined;
+  const data = m?.details?.data?.payloads?.[0]?.data;
+  if (!data) return 1;
+  try {
+    const parsed = JSON.parse(Buffer.from(data).toString('utf8')) as { attempt?: number };
+    return typeof parsed.attempt === 'number' ? parsed.attempt : 1;
+  } catch {
+    return 1;
+  }
+}
+
