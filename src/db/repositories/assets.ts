@@ -4,6 +4,7 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, SlotOutcome } from '../schema';
+import { completeLedgerEntry } from './jobs';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -244,18 +245,7 @@ export async function recordGeneratedAssets(db: Kysely<Database>, input: RecordA
       if (pin) await dropPin(trx, input.catalogId, input.sku, input.slot);
     }
 
-    await trx
-      .updateTable('generation_jobs')
-      .set({
-        status: 'completed',
-        images_billed: input.imagesBilled,
-        cost_cents: input.imagesBilled * input.centsPerImage,
-        error_code: null,
-        completed_at: sql<Date>`coalesce(completed_at, now())`,
-        updated_at: sql<Date>`now()`,
-      })
-      .where('id', '=', job.id)
-      .execute();
+    await completeLedgerEntry(trx, job.id, { imagesBilled: input.imagesBilled, centsPerImage: input.centsPerImage });
     await recordSlotAttempt(trx, {
       catalogId: input.catalogId,
       sku: input.sku,

@@ -180,11 +180,19 @@ export async function markUnusable(db: Db, idempotencyKey: string, reason: Unusa
     .execute();
 }
 
-export async function completeLedgerEntry(db: Db, idempotencyKey: string): Promise<void> {
+/** The step's outputs are kept as an asset (in the transaction that records it): billed per image returned. */
+export async function completeLedgerEntry(db: Db, jobId: string, billed: { imagesBilled: number; centsPerImage: number }): Promise<void> {
   await db
     .updateTable('generation_jobs')
-    .set({ status: 'completed', error_code: null, completed_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
-    .where('idempotency_key', '=', idempotencyKey)
+    .set({
+      status: 'completed',
+      images_billed: billed.imagesBilled,
+      cost_cents: billed.imagesBilled * billed.centsPerImage,
+      error_code: null,
+      completed_at: sql<Date>`coalesce(completed_at, now())`,
+      updated_at: sql<Date>`now()`,
+    })
+    .where('id', '=', jobId)
     .execute();
 }
 
