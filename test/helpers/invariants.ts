@@ -143,6 +143,7 @@ export interface PaidReport {
   providerJobs: number;
   /** generation_jobs rows that carry a provider job id. */
   ledgerRowsWithJob: number;
+  /** Billed by the provider, less what it billed for jobs our ledger still holds open (polled by the next run). */
   providerBilledImages: number;
   ledgerBilledImages: number;
   /** Provider jobs no ledger row knows (paid for, then forgotten). */
@@ -151,13 +152,17 @@ export interface PaidReport {
 
 /** The provider's books against ours: no step paid twice, every paid job in our ledger. */
 export async function checkPaidOnce(db: Kysely<Database>, ledger: SimulatorLedger): Promise<PaidReport> {
-  const rows = await db.selectFrom('generation_jobs').select(['provider_job_id', 'images_billed']).execute();
+  const rows = await db.selectFrom('generation_jobs').select(['provider_job_id', 'images_billed', 'status']).execute();
   const known = new Set(rows.map((r) => r.provider_job_id).filter((j): j is string => Boolean(j)));
+  // A job that outlived the wait is still the provider's: its row stays `submitted` (the next run polls
+  // it) while the provider may finish and bill it after the run ended. Those images are in the
+  // provider's bill and known to our ledger as maybe billed, not yet as billed.
+  const open = new Set(rows.filter((r) => r.status === 'submitted' && r.provider_job_id && r.images_billed === 0).map((r) => r.provider_job_id!));
   return {
     duplicateSubmissions: ledger.duplicateSubmissions,
     providerJobs: ledger.jobs,
     ledgerRowsWithJob: rows.filter((r) => r.provider_job_id).length,
-    providerBilledImages: ledger.billedImages,
+    providerBilledImages: ledger.billedImages - ledger.entries.filter((e) => open.has(e.jobId)).reduce((n, e) => n + e.billedImages, 0),
     ledgerBilledImages: rows.reduce((n, r) => n + r.images_billed, 0),
     unknownJobs: ledger.entries.map((e) => e.jobId).filter((j) => !known.has(j)),
   };
