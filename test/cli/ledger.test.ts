@@ -2,27 +2,18 @@
  * `catalog-assets ledger list|resolve` and `retry`, run as a child process (the real bin) against a
  * database holding an ambiguous submit and a slot past its re-buy cap.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { getLedgerEntry, markAmbiguous, markJobBilled, markSending, markSubmitted, markUnusable, openLedgerEntry } from '../../src/db/repositories/jobs';
 import type { CatalogSummary } from '../../src/db/repositories/summaries';
+import { runCli, type CliRun } from '../helpers/cli';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
 const CATALOG = 'cli-ledger';
 let database: TestDatabase;
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries({ ...process.env, DATABASE_URL: database.url, NO_COLOR: '1' }).filter((e): e is [string, string] => e[1] !== undefined));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/catalog-assets.js', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(args: string[]): Promise<CliRun> {
+  return runCli(args, { ...process.env, DATABASE_URL: database.url, NO_COLOR: '1' });
 }
 
 const step = (sku: string, key: string) => ({

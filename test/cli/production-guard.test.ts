@@ -3,27 +3,12 @@
  * no IMAROUTER_API_KEY stops as a configuration error (exit 3) naming the variable, before it
  * connects to anything; IMAROUTER_SIMULATOR=1 is the explicit way to do it on purpose.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { bareEnv, runCli, type CliRun } from '../helpers/cli';
 
-const root = path.resolve(import.meta.dirname, '../..');
-
-function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/catalog-assets.js', ...args], {
-      cwd: root,
-      // Nothing reachable: a process that got past its configuration would fail differently (or hang).
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', TEMPORAL_ADDRESS: '127.0.0.1:1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  // Nothing reachable: a process that got past its configuration would fail differently (or hang).
+  return runCli(args, bareEnv({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', TEMPORAL_ADDRESS: '127.0.0.1:1', ...env }));
 }
 
 describe('a production process without an API key', () => {

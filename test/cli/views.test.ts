@@ -2,7 +2,6 @@
  * `catalog-assets status`, `assets show|rollback` and `results`, run as a child process (the real bin)
  * against a database holding real generated assets.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main';
 import type { CatalogSummary, SkuAssets, SkuStatus } from '../../src/db/repositories/summaries';
+import { runCli } from '../helpers/cli';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 
 // Product workflow ids derive from catalog and SKU, and every test file shares one Temporal dev server:
@@ -26,17 +26,7 @@ let stack: TestStack;
 let tmp: string;
 
 function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const base: Record<string, string | undefined> = { ...process.env, DATABASE_URL: stack.database.url, ASSET_DIR: stack.storageDir, NO_COLOR: undefined, ...env };
-  const childEnv = Object.fromEntries(Object.entries(base).filter((e): e is [string, string] => e[1] !== undefined));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/catalog-assets.js', ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCli(args, { ...process.env, DATABASE_URL: stack.database.url, ASSET_DIR: stack.storageDir, NO_COLOR: undefined, ...env });
 }
 
 /** `catalog-assets <path> --help` in this process: the same program, output captured. */

@@ -5,9 +5,7 @@
  * one; rotation keeps two secrets valid until the previous one expires; stored secrets are sealed, so
  * a database dump alone reveals none. Over real HTTP, with the CLI as an operator runs it.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -15,10 +13,10 @@ import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { getWebhookSecrets, setWebhookSecret } from '../../src/db/repositories/webhookSecrets';
 import { signedHeaders } from '../../src/http/signature';
 import { generateWebhookSecret, sealWebhookSecret, webhookKeyId } from '../../src/http/webhookSecrets';
+import { bareEnv, runCli, type CliRun } from '../helpers/cli';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { productEvent, snapshot, startService, type TestService } from './helpers';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const KEY = randomBytes(32);
 const SHARED = 'whsec_shared_0123456789abcdef';
 
@@ -32,21 +30,8 @@ function delivery(sku: string): Buffer {
   return Buffer.from(JSON.stringify({ events: [productEvent('product.created', sku)] }));
 }
 
-function cli(args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/catalog-assets.js', ...args], {
-      cwd: root,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, NODE_ENV: 'test', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
+function cli(args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<CliRun> {
+  return runCli(args, bareEnv({ NODE_ENV: 'test', ...env }), stdin);
 }
 
 describe('webhook secrets per catalog, over real HTTP', () => {
