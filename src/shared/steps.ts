@@ -164,7 +164,7 @@ export interface GenerateOutput {
   jobId: string;
   /** The job was first sent by another run's unfinished step (this run did not pay for it). */
   adoptedJob: boolean;
-  /** The step had already been delivered and stored: nothing was bought or downloaded. */
+  /** Another run had already bought, delivered and stored the step: this run bought and downloaded nothing. */
   reused: boolean;
   outputs: StoredOutput[];
   imageOutcomes: ImageOutcomeSummary[];

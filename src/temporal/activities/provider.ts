@@ -295,8 +295,10 @@ export function createProviderActivities(deps: ActivityDeps) {
         const adopted = entry.run_id !== runId;
         if ((entry.status === 'delivered' || entry.status === 'completed') && entry.outputs && entry.provider_job_id) {
           log.info('step already delivered: reusing its stored outputs, nothing bought', { key: input.idempotencyKey });
+          // Delivered by an earlier attempt of this same run (its answer lost, e.g. while Temporal was
+          // down) is this run's purchase, still to be counted; delivered by another run is reuse.
           const outcomes = (entry.image_outcomes ?? []).map((o) => ({ ...o, outcome: o.outcome as GenerateOutput['imageOutcomes'][number]['outcome'] }));
-          return { jobId: entry.provider_job_id, adoptedJob: adopted, outputs: entry.outputs, imagesBilled: entry.images_billed, imageOutcomes: outcomes, polls: 0, reused: true };
+          return { jobId: entry.provider_job_id, adoptedJob: adopted, outputs: entry.outputs, imagesBilled: entry.images_billed, imageOutcomes: outcomes, polls: 0, reused: adopted };
         }
         if (entry.status === 'failed' || entry.status === 'unusable') {
           throw fail(FailureType.jobFailed, `step ${input.idempotencyKey} already ended ${entry.status}: ${entry.error_message ?? entry.error_code ?? 'unknown reason'}`);
