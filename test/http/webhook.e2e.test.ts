@@ -3,14 +3,13 @@
  * on the dev server → real workers and the simulator → assets and mappings in Postgres; the same
  * batch delivered again starts nothing new.
  */
-import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listCurrentAssets } from '../../src/db/repositories/assets';
 import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { getProduct } from '../../src/db/repositories/products';
-import { buildServer } from '../../src/http/server';
 import type { ProductWorkflowResult } from '../../src/temporal/workflows';
+import { serveStack } from '../helpers/service';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 import { postSigned, productEvent, SECRET, TOKEN } from './helpers';
 
@@ -24,23 +23,15 @@ describe('a signed webhook batch, end to end', () => {
   beforeAll(async () => {
     stack = await startTestStack();
     await upsertCatalog(stack.database.db, { id: CATALOG, settings: { sceneReferences: [stack.packshotUrl('scene-kitchen.jpg')] } });
-    app = buildServer({
-      db: stack.database.db,
-      host: '127.0.0.1',
+    ({ app, url } = await serveStack(stack, {
       serviceToken: TOKEN,
       webhookSecret: SECRET,
-      trigger: (input) => stack.trigger(input),
-      startRefresh: async () => {
-        throw new Error('not used here');
-      },
       healthChecks: {
         temporal: async () => {
           await stack.connection.workflowService.getSystemInfo({});
         },
       },
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    }));
   });
   afterAll(async () => {
     await app?.close();

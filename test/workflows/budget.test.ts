@@ -3,7 +3,6 @@
  * re-runs of its own products coalesced from webhooks. The simulator's ledger counts every job, and
  * the refresh reports what the ledger says.
  */
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,10 +10,10 @@ import { productFingerprint } from '../../src/catalog/fingerprint';
 import { budgetSpent } from '../../src/db/repositories/budgets';
 import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { upsertProducts } from '../../src/db/repositories/products';
-import { buildServer } from '../../src/http/server';
 import type { PlanInput } from '../../src/shared/plan';
 import { refreshResult, startRefresh } from '../../src/temporal/client/refresh';
 import { postSigned, productEvent, SECRET, TOKEN } from '../http/helpers';
+import { serveStack } from '../helpers/service';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 const CATALOG = 'capped';
@@ -31,19 +30,7 @@ describe('refresh budgets', { timeout: 180_000 }, () => {
 
   beforeAll(async () => {
     stack = await startTestStack({ simulator: { latencyMs: { min: 1_200, max: 1_500 }, maxRunning: 32 } });
-    app = buildServer({
-      db: stack.database.db,
-      host: '127.0.0.1',
-      serviceToken: TOKEN,
-      webhookSecret: SECRET,
-      trigger: (input) => stack.trigger(input),
-      startRefresh: async () => {
-        throw new Error('not used here');
-      },
-      healthChecks: { temporal: async () => undefined },
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    ({ app, url } = await serveStack(stack, { serviceToken: TOKEN, webhookSecret: SECRET }));
     await upsertCatalog(stack.database.db, { id: CATALOG, plan: HERO_ONLY });
     await upsertProducts(
       stack.database.db,

@@ -3,7 +3,6 @@
  * removed product's running plan buys nothing more, a rollback survives `stale`, `all` and a coalesced
  * webhook, and a declined review is not bought again. The simulator's ledger counts every job.
  */
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,12 +10,12 @@ import { productFingerprint } from '../../src/catalog/fingerprint';
 import { getCurrentAsset, getSlotPin, listAssetVersions, releaseSlot, rollbackSlot } from '../../src/db/repositories/assets';
 import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { getProduct, isProductActive, upsertProducts } from '../../src/db/repositories/products';
-import { buildServer } from '../../src/http/server';
 import type { PlanInput } from '../../src/shared/plan';
 import { sendReviewDecision } from '../../src/temporal/client/product';
 import { refreshResult, startRefresh } from '../../src/temporal/client/refresh';
 import { productStatusQuery, type ProductRunStatus, type ProductWorkflowResult } from '../../src/temporal/workflows';
 import { postSigned, productEvent, SECRET, TOKEN } from '../http/helpers';
+import { serveStack } from '../helpers/service';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 const TWO_SLOTS: PlanInput = {
@@ -43,20 +42,11 @@ describe('decisions that must hold', { timeout: 180_000 }, () => {
   beforeAll(async () => {
     // Jobs take a second or more, so a change can land while one runs.
     stack = await startTestStack({ simulator: { latencyMs: { min: 1_200, max: 1_500 } } });
-    app = buildServer({
-      db: stack.database.db,
-      host: '127.0.0.1',
+    ({ app, url } = await serveStack(stack, {
       serviceToken: TOKEN,
       webhookSecret: SECRET,
-      trigger: (input) => stack.trigger(input),
-      startRefresh: async () => {
-        throw new Error('not used here');
-      },
       sendReview: (catalogId, sku, decision) => sendReviewDecision(stack.client, catalogId, sku, decision),
-      healthChecks: { temporal: async () => undefined },
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    }));
   });
   afterAll(async () => {
     await app?.close();
