@@ -1,0 +1,81 @@
+/**
+ * The contract between the publish step and a destination (Akeneo, Shopify, an outbound webhook).
+ * A destination adapter turns one published asset version into the destination's calls; the publish
+ * step (src/temporal/activities/publish.ts) owns the ledger of publications, retries and the gate.
+ *
+ * Idempotency is the adapter's duty: publishing the same `PublishItem.version` twice must change
+ * nothing at the destination (a derived asset code, a lookup before an upload, an event id).
+ */
+
+/** One stored variant file, as the adapter may read or link it. */
+export interface PublishFile {
+  /** Variant name from the variant set (e.g. `zoom`, `pdp`), or `original`. */
+  variant: string;
+  format: 'jpeg' | 'webp' | 'avif' | 'png';
+  contentType: string;
+  width: number;
+  height: number;
+  bytes: number;
+  sha256: string;
+  storageKey: string;
+  /** `ASSET_PUBLIC_BASE_URL` + storage key, where one is configured (for destinations that pull). */
+  publicUrl?: string;
+}
+
+/** One asset version of one slot of one SKU, ready to publish. */
+export interface PublishItem {
+  catalogId: string;
+  sku: string;
+  slot: string;
+  /** The asset row id and its version number: together they name what was published. */
+  assetId: string;
+  version: number;
+  fingerprint: string;
+  /** Alt text rendered from the plan's template, in the product's locale where known. */
+  altText: string;
+  locale?: string;
+  /** The files this destination is configured to receive for this slot (see the destination's `variants`). */
+  files: PublishFile[];
+  /** A stable key for this (catalog, sku, slot, version, destination): asset codes and event ids derive from it. */
+  publicationKey: string;
+}
+
+/** What the destination said, kept in the publications ledger and shown to operators. */
+export interface PublishReceipt {
+  /** The destination's own id for what now holds the image (Akeneo asset code, Shopify media id, event id). */
+  remoteId: string;
+  /** True when the destination already held this version and nothing was sent again. */
+  alreadyPresent: boolean;
+  /** Small, operator-readable facts (media file code, product id, HTTP status); no secrets, no bytes. */
+  details?: Record<string, string | number | boolean>;
+}
+
+/** Reads a stored file's bytes (storage is injected; adapters never open storage themselves). */
+export type ReadFile = (storageKey: string) => Promise<Buffer>;
+
+export interface DestinationAdapter {
+  /** The configured destination's name in the catalog settings (e.g. `akeneo`, `shop-eu`). */
+  readonly name: string;
+  readonly kind: 'akeneo' | 'shopify' | 'webhook';
+  /** A harmless call that proves the credentials work (`destinations test`). */
+  test(signal?: AbortSignal): Promise<{ ok: true; detail: string }>;
+  publish(item: PublishItem, readFile: ReadFile, signal?: AbortSignal): Promise<PublishReceipt>;
+}
+
+/**
+ * Errors an adapter throws. `retryable` failures (429, 5xx, a dropped connection, an expired token
+ * that could not be refreshed in-call) are retried by the publish step with backoff, honouring
+ * `retryAfterMs`; the others (bad credentials, a SKU the shop does not have, an image over the
+ * destination's limits) end the publication as failed with the reason, naming the field.
+ */
+export class PublishError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'rate_limited' | 'unavailable' | 'network' | 'bad_credentials' | 'not_found' | 'rejected' | 'invalid_config',
+    readonly retryable: boolean,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'PublishError';
+  }
+}
