@@ -79,3 +79,44 @@ export class PublishError extends Error {
     this.name = 'PublishError';
   }
 }
+
+/** What building a destination may use: secrets come from the environment, never from settings. */
+export interface DestinationContext {
+  env: Record<string, string | undefined>;
+  /** Injected for tests; the global fetch otherwise. */
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+/**
+ * One kind of destination: its settings schema (validated when a catalog's settings are written
+ * and again when read) and how to build its adapter. Each kind lives in its own folder
+ * (src/publish/akeneo, src/publish/shopify, src/publish/webhook); src/publish/kinds.ts lists them.
+ * Settings have the shape `{ name, kind, ...kind-specific }` inside the catalog's `destinations` array.
+ */
+export interface DestinationKind<S extends { name: string; kind: string } = { name: string; kind: string }> {
+  kind: DestinationAdapter['kind'];
+  /** A zod schema of the kind's settings (`name` and `kind` included). */
+  settingsSchema: import('zod').ZodType<S>;
+  create(settings: S, ctx: DestinationContext): DestinationAdapter;
+}
+
+/** An outbound event (`asset.published`, `asset.failed`, `refresh.completed`); `id` de-duplicates. */
+export interface OutboundEvent {
+  id: string;
+  type: 'asset.published' | 'asset.failed' | 'refresh.completed';
+  /** ISO time the event happened (not the delivery time). */
+  occurredAt: string;
+  data: Record<string, unknown>;
+}
+
+/** A destination that also takes events (the webhook kind); the publish step sends failures and refresh ends to it. */
+export interface EventDestination extends DestinationAdapter {
+  send(event: OutboundEvent, signal?: AbortSignal): Promise<PublishReceipt>;
+}
+
+/**
+ * The channel gate (a catalog setting, see channel profiles): asked before an item goes to a
+ * destination whose settings name a `profile`. Injected into the publish step.
+ */
+export type ChannelGate = (item: PublishItem, profile: string) => Promise<{ pass: true } | { pass: false; reason: string }>;
