@@ -244,6 +244,30 @@ export interface BudgetReservationsTable {
   reserved_at: Generated<Date>;
 }
 
+export type LabelVerdict = 'pass' | 'mismatch' | 'unchecked';
+
+/** One OCR reading of a label output (migrations/20261201T1330_label_readings.ts). */
+export interface LabelReadingsTable {
+  id: Generated<string>;
+  catalog_id: string;
+  sku: string;
+  slot: string;
+  idempotency_key: string;
+  provider_job_id: string | null;
+  output_index: number;
+  storage_key: string;
+  expected: string;
+  read_text: string | null;
+  similarity: number | null;
+  threshold: number;
+  verdict: LabelVerdict;
+  locale: string | null;
+  language: string | null;
+  confidence: number | null;
+  ocr_ms: number | null;
+  read_at: Generated<Date>;
+}
+
 export interface Database {
   catalogs: CatalogsTable;
   products: ProductsTable;
@@ -261,6 +285,7 @@ export interface Database {
   declined_fingerprints: DeclinedFingerprintsTable;
   refresh_budgets: RefreshBudgetsTable;
   budget_reservations: BudgetReservationsTable;
+  label_readings: LabelReadingsTable;
 }
 
 export type Catalog = Selectable<CatalogsTable>;
@@ -273,3 +298,4 @@ export type Asset = Selectable<AssetsTable>;
 export type AssetVariant = Selectable<AssetVariantsTable>;
 export type CurrentAsset = Selectable<CurrentAssetsTable>;
 export type SlotAttempt = Selectable<SlotAttemptsTable>;
+export type LabelReading = Selectable<LabelReadingsTable>;

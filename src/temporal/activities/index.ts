@@ -8,6 +8,7 @@
 import { createCatalogActivities } from './catalog';
 import type { ActivityDeps } from './deps';
 import { createImagingActivities } from './imaging';
+import { createLabelLedgerActivities, createLabelReadingActivities } from './label';
 import { createProviderActivities } from './provider';
 import { createRefreshActivities } from './refresh';
 
@@ -15,7 +16,7 @@ export type { ActivityDeps } from './deps';
 
 export function createWorkflowQueueActivities(deps: ActivityDeps) {
   const catalog = createCatalogActivities(deps);
-  return { ...catalog, ...createRefreshActivities(deps, catalog) };
+  return { ...catalog, ...createRefreshActivities(deps, catalog), ...createLabelLedgerActivities(deps) };
 }
 
 export function createProviderQueueActivities(deps: ActivityDeps) {
@@ -23,7 +24,7 @@ export function createProviderQueueActivities(deps: ActivityDeps) {
 }
 
 export function createImagingQueueActivities(deps: ActivityDeps) {
-  return createImagingActivities(deps);
+  return { ...createImagingActivities(deps), ...createLabelReadingActivities(deps) };
 }
 
 export type WorkflowQueueActivities = ReturnType<typeof createWorkflowQueueActivities>;

@@ -3,9 +3,10 @@
  * and query definitions every caller (HTTP service, CLI, local stack, tests) uses.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { LabelReadingSummary } from '../../../shared/label';
 import type { BudgetRef, ReviewDecisionSignal, SlotOutcome } from '../../../shared/steps';
 
-export type SlotPhase = 'waiting' | 'preparing' | 'generating' | 'materializing' | 'recording' | 'awaiting_review' | 'done';
+export type SlotPhase = 'waiting' | 'preparing' | 'generating' | 'reading_label' | 'materializing' | 'recording' | 'awaiting_review' | 'done';
 
 export interface SlotStatus {
   phase: SlotPhase;
@@ -17,6 +18,10 @@ export interface SlotStatus {
   pendingVersion?: number;
   rejections?: number;
   reviewDeadline?: string;
+  /** The label check's readings in this run, oldest first (the last one is the output kept or in review). */
+  labelReadings?: LabelReadingSummary[];
+  /** Why the slot waits for review because of its label (mismatches past what the plan or cap allows). */
+  labelReview?: string;
 }
 
 export interface ProductRunStatus {
