@@ -12,11 +12,12 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
 import { BENCH_DIR, log, machineInfo, round, startTemporal, type TemporalServer } from './harness';
 import { runImaging } from './imaging';
+import { runLabel } from './label';
 import { runRealistic } from './realistic';
 import { runScale } from './scale';
 import { runThroughput } from './throughput';
 
-const BENCHMARKS = ['throughput', 'imaging', 'scale', 'realistic'] as const;
+const BENCHMARKS = ['throughput', 'imaging', 'scale', 'realistic', 'label'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 const int = (name: string, min = 0) => (v: string) => {
@@ -57,6 +58,7 @@ const program = new Command('bench')
   .option('--realistic-sweep <list>', 'further caps C to run, comma-separated (N scaled to the same number of waves)', (v) => v.split(',').map((x) => Number(x.trim())).filter((x) => Number.isInteger(x) && x > 0), [] as number[])
   // imaging
   .option('--imaging-reps <n>', 'images each side of project vs minimal (each ~1 s: enough reps to outweigh scheduling noise)', int('--imaging-reps', 1), 10)
+  .option('--label-reps <n>', 'label outputs materialized and read back by OCR', int('--label-reps', 1), 5)
   .option('--imaging-images <n>', 'images in the concurrency = cores run (peak RSS)', int('--imaging-images', 1), 6)
   .option('--avif-grid <pairs>', 'AVIF effort:quality pairs', '2:40,2:45,2:50,2:60,3:45,3:50,4:45,4:50,4:60,6:50')
   .option('--imaging-input <files>', 'comma-separated real provider outputs (JPEG/PNG) to use instead of drawn ones')
@@ -90,6 +92,7 @@ interface Opts {
   outputScale: number;
   imagingReps: number;
   imagingImages: number;
+  labelReps: number;
   avifGrid: string;
   avifCandidate: string;
   imagingInput?: string;
@@ -171,6 +174,7 @@ async function main(): Promise<void> {
     await run('imaging', () =>
       runImaging({ reps: o.imagingReps, avifGrid: grid, concurrencyImages: o.imagingImages, concurrency: os.availableParallelism(), catalogOutputs: 30_000, candidate: parseCandidate(o.avifCandidate), inputFiles: o.imagingInput?.split(',').map((f) => f.trim()).filter(Boolean) }),
     );
+    await run('label', () => runLabel({ reps: o.labelReps, edge: 2048 }));
     await run('scale', () =>
       runScale(temporal!, { skus: o.skus, tableSkus: o.tableSkus, dryRunPageSize: o.dryRunPageSize, dryRunSkusPerRun: o.dryRunSkusPerRun, historySamples: o.historySamples }),
     );

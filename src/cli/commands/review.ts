@@ -3,9 +3,11 @@ import type { Command } from 'commander';
 import { connectClient } from '../../temporal/client/connection';
 import { sendReviewDecision } from '../../temporal/client/product';
 import { CliError, configOrExit } from '../context';
+import { registerReviewShowCommand } from './reviewShow';
 
 export function registerReviewCommand(program: Command): void {
   const review = program.command('review').description('Approve or reject new assets of catalogs that require review before publish.');
+  registerReviewShowCommand(review);
   for (const verb of ['approve', 'reject'] as const) {
     review
       .command(verb)

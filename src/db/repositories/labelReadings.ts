@@ -86,3 +86,19 @@ export async function labelReadingForAsset(db: Db, assetId: string) {
 export async function labelReadingsForStep(db: Db, idempotencyKey: string) {
   return db.selectFrom('label_readings').select([...READING_COLUMNS]).where('idempotency_key', '=', idempotencyKey).orderBy('output_index').execute();
 }
+
+/** The newest reading of each slot of these SKUs (the results page shows it with the slot). */
+export async function latestLabelReadings(db: Db, catalogId: string, skus: string[]) {
+  if (skus.length === 0) return [];
+  return db
+    .selectFrom('label_readings')
+    .distinctOn(['sku', 'slot'])
+    .select([...READING_COLUMNS])
+    .where('catalog_id', '=', catalogId)
+    .where('sku', 'in', skus)
+    .orderBy('sku')
+    .orderBy('slot')
+    .orderBy('read_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
+}
