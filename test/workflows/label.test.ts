@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAssetVersions, listCurrentAssets } from '../../src/db/repositories/assets';
 import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { labelReadingForAsset, labelReadingsForSlot } from '../../src/db/repositories/labelReadings';
+import { formatReviewStatus } from '../../src/cli/commands/reviewShow';
+import { loadResultsData } from '../../src/db/repositories/results';
 import { DEFAULT_PLAN } from '../../src/shared/plan';
 import { productStatusQuery, reviewSignal, type ProductRunStatus, type ProductWorkflowResult } from '../../src/temporal/workflows';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
@@ -102,6 +104,14 @@ describe('label text read back by OCR', () => {
       expect(slot.labelReadings?.[1]?.read).toBeTruthy();
       expect(slot.labelReadings?.[1]?.expected).toBe('Night Cream 50 ml');
       expect(slot.labelReview).toMatch(/2 label mismatches \(at most 2 before review\)/);
+      // What the operator sees before deciding: `catalog-assets review show`, and the results page's slot.
+      const shown = formatReviewStatus(status, 'label');
+      expect(shown).toMatch(/^label: awaiting_review, asset \d+ v1/);
+      expect(shown).toContain('in review because of its label');
+      expect(shown).toMatch(/reading 2, job \S+: mismatch \(similarity 0\.\d+, threshold 0\.85\)\n {6}expected: "Night Cream 50 ml"\n {6}read: {5}"/);
+      const page = await loadResultsData(stack.database.db, CATALOG, {});
+      const cell = page!.rows.find((r) => r.sku === 'L-2')!.cells.find((c) => c.slot === 'label')!;
+      expect(cell.label).toMatchObject({ verdict: 'mismatch', expected: 'Night Cream 50 ml', threshold: 0.85 });
       // MAX_PAID_ATTEMPTS (2) bought: the first unusable, the second kept for the reviewer.
       expect(stack.simulator.ledger().jobs - jobsBefore).toBe(2);
       expect((await ledger(stack, 'L-2')).map((j) => [j.status, j.unusable_reason])).toEqual([
