@@ -6,6 +6,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { renderVariants } from '../../imaging';
+import { CHANNEL_MEDIA } from '../../imaging/channels';
 import { FORMAT_MEDIA } from '../../imaging/variantSpec';
 import { FailureType } from '../../shared';
 import type { MaterializedOutput, MaterializeInput } from '../../shared/steps';
@@ -28,7 +29,7 @@ export function createImagingActivities(deps: ActivityDeps) {
         }
         let rendered;
         try {
-          rendered = await renderVariants(bytes, deps.variants, { limits: deps.outputLimits });
+          rendered = await renderVariants(bytes, deps.variants, { limits: deps.outputLimits, channels: input.channels ?? [] });
         } catch (err) {
           throw fail(FailureType.invalidImage, `output ${output.index} of step ${input.idempotencyKey} could not be turned into variants: ${(err as Error).message}`);
         }
@@ -41,6 +42,12 @@ export function createImagingActivities(deps: ActivityDeps) {
               return { name: v.name, format: v.format, width: v.width, height: v.height, bytes: v.bytes, sha256: v.sha256, storageKey: key };
             }),
           );
+          // Each channel's file is stored like any variant, under the profile's name.
+          for (const { variant: v } of rendered.channels) {
+            const key = contentKey(v.sha256, CHANNEL_MEDIA[v.format].ext, 'variants');
+            await deps.storage.put(key, v.data, CHANNEL_MEDIA[v.format].contentType);
+            variants.push({ name: v.name, format: v.format, width: v.width, height: v.height, bytes: v.bytes, sha256: v.sha256, storageKey: key });
+          }
           results.push({
             index: output.index,
             checksum: output.checksum,
@@ -51,6 +58,7 @@ export function createImagingActivities(deps: ActivityDeps) {
             placeholder: rendered.placeholder.thumbhash,
             dominantColor: rendered.placeholder.dominantColor,
             variants,
+            ...(rendered.channels.length > 0 ? { channelChecks: rendered.channels.map((c) => c.check) } : {}),
           });
         } catch (err) {
           throw toFailure(err, `storing variants of output ${output.index}`);
