@@ -4,6 +4,8 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, SlotOutcome } from '../schema';
+import type { ChannelCheckSummary } from '../../shared/channelProfiles';
+import { recordChannelChecks } from './channelChecks';
 import { completeLedgerEntry } from './jobs';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -28,6 +30,8 @@ export interface OutputRecord {
   placeholder: string;
   dominantColor: string;
   variants: VariantRecord[];
+  /** Checks against the slot's channel profiles, recorded in the same transaction as the asset. */
+  channelChecks?: ChannelCheckSummary[];
 }
 
 export interface RecordAssetsInput {
@@ -217,6 +221,7 @@ export async function recordGeneratedAssets(db: Kysely<Database>, input: RecordA
           .onConflict((oc) => oc.columns(['asset_id', 'name']).doNothing())
           .execute();
       }
+      if (output.channelChecks?.length) await recordChannelChecks(trx, asset.id, output.channelChecks);
       recorded.push({ assetId: asset.id, version: asset.version, storageKey: asset.storage_key, checksum: asset.checksum });
     }
 

@@ -9,7 +9,7 @@ import { renderVariants } from '../../imaging';
 import { CHANNEL_MEDIA } from '../../imaging/channels';
 import { FORMAT_MEDIA } from '../../imaging/variantSpec';
 import { FailureType } from '../../shared';
-import type { MaterializedOutput, MaterializeInput } from '../../shared/steps';
+import type { MaterializedOutput, MaterializeInput, VariantSummary } from '../../shared/steps';
 import { contentKey } from '../../storage/keys';
 import type { ActivityDeps } from './deps';
 import { fail, toFailure } from './failures';
@@ -35,7 +35,7 @@ export function createImagingActivities(deps: ActivityDeps) {
         }
         ctx.heartbeat({ index: output.index, rendered: true });
         try {
-          const variants = await Promise.all(
+          const variants: VariantSummary[] = await Promise.all(
             rendered.variants.map(async (v) => {
               const key = contentKey(v.sha256, FORMAT_MEDIA[v.format].ext, 'variants');
               await deps.storage.put(key, v.data, FORMAT_MEDIA[v.format].contentType);

@@ -1,0 +1,176 @@
+/**
+ * Channel checks: the latest verdict of each asset against each channel profile, with its figures.
+ * Written with the asset (recordGeneratedAssets), read by the results page, `status --channel` and the
+ * publish gate.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { ChannelGate } from '../../publish/destination';
+import type { ChannelCheckSummary, ChannelFigures, ChannelFormat, ChannelRuleFailure } from '../../shared/channelProfiles';
+import type { Database } from '../schema';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Records (or replaces) the checks of one asset: idempotent per (asset, profile). */
+export async function recordChannelChecks(db: Db, assetId: string, checks: readonly ChannelCheckSummary[]): Promise<void> {
+  if (checks.length === 0) return;
+  await db
+    .insertInto('channel_checks')
+    .values(
+      checks.map((c) => ({
+        asset_id: assetId,
+        profile: c.profile,
+        pass: c.pass,
+        failures: JSON.stringify(c.failures),
+        notes: JSON.stringify(c.notes),
+        processing: JSON.stringify(c.processing),
+        edge_min: c.figures.edgeMin,
+        edge_mean: c.figures.edgeMean,
+        fill: c.figures.fill,
+        width: c.figures.width,
+        height: c.figures.height,
+        megapixels: c.figures.megapixels,
+        format: c.figures.format,
+        colour_space: c.figures.colourSpace,
+        bytes: c.figures.bytes,
+        border: c.figures.border,
+      })),
+    )
+    .onConflict((oc) =>
+      oc.columns(['asset_id', 'profile']).doUpdateSet((eb) => ({
+        pass: eb.ref('excluded.pass'),
+        failures: eb.ref('excluded.failures'),
+        notes: eb.ref('excluded.notes'),
+        processing: eb.ref('excluded.processing'),
+        edge_min: eb.ref('excluded.edge_min'),
+        edge_mean: eb.ref('excluded.edge_mean'),
+        fill: eb.ref('excluded.fill'),
+        width: eb.ref('excluded.width'),
+        height: eb.ref('excluded.height'),
+        megapixels: eb.ref('excluded.megapixels'),
+        format: eb.ref('excluded.format'),
+        colour_space: eb.ref('excluded.colour_space'),
+        bytes: eb.ref('excluded.bytes'),
+        border: eb.ref('excluded.border'),
+        checked_at: sql<Date>`now()`,
+      })),
+    )
+    .execute();
+}
+
+export interface StoredChannelCheck extends ChannelCheckSummary {
+  assetId: string;
+  checkedAt: string;
+}
+
+const COLUMNS = [
+  'asset_id', 'profile', 'pass', 'failures', 'notes', 'processing', 'edge_min', 'edge_mean', 'fill', 'width', 'height',
+  'megapixels', 'format', 'colour_space', 'bytes', 'border', 'checked_at',
+] as const;
+
+type Row = {
+  asset_id: string; profile: string; pass: boolean; failures: ChannelRuleFailure[]; notes: string[]; processing: string[];
+  edge_min: number; edge_mean: number; fill: number; width: number; height: number; megapixels: number; format: string;
+  colour_space: string; bytes: number; border: boolean; checked_at: Date;
+};
+
+function toCheck(r: Row): StoredChannelCheck {
+  const figures: ChannelFigures = {
+    edgeMin: r.edge_min,
+    edgeMean: Number(r.edge_mean),
+    fill: Number(r.fill),
+    width: r.width,
+    height: r.height,
+    megapixels: Number(r.megapixels),
+    format: r.format as ChannelFormat,
+    colourSpace: 'srgb',
+    bytes: r.bytes,
+    border: r.border,
+  };
+  return {
+    assetId: String(r.asset_id),
+    profile: r.profile,
+    pass: r.pass,
+    failures: r.failures,
+    notes: r.notes,
+    processing: r.processing,
+    figures,
+    checkedAt: new Date(r.checked_at).toISOString(),
+  };
+}
+
+/** The checks of the given assets, by asset id, in profile order. */
+export async function channelChecksOf(db: Db, assetIds: readonly string[]): Promise<Map<string, StoredChannelCheck[]>> {
+  const out = new Map<string, StoredChannelCheck[]>();
+  if (assetIds.length === 0) return out;
+  const rows = await db.selectFrom('channel_checks').select(COLUMNS).where('asset_id', 'in', [...assetIds]).orderBy('asset_id').orderBy('profile').execute();
+  for (const r of rows) {
+    const c = toCheck(r);
+    const list = out.get(c.assetId) ?? [];
+    list.push(c);
+    out.set(c.assetId, list);
+  }
+  return out;
+}
+
+export async function latestChannelCheck(db: Db, assetId: string, profile: string): Promise<StoredChannelCheck | undefined> {
+  const row = await db.selectFrom('channel_checks').select(COLUMNS).where('asset_id', '=', assetId).where('profile', '=', profile).executeTakeFirst();
+  return row ? toCheck(row) : undefined;
+}
+
+export interface FailingChannelCheck extends StoredChannelCheck {
+  catalogId: string;
+  sku: string;
+  slot: string;
+  version: number;
+  status: string;
+}
+
+/**
+ * The assets that would go live (current, or waiting for review) whose check against `profile` failed,
+ * newest first. Assets never checked against the profile are not listed here (the gate refuses them).
+ */
+export async function failingChannelChecks(
+  db: Db,
+  input: { profile: string; catalogId?: string; sku?: string; limit?: number },
+): Promise<FailingChannelCheck[]> {
+  let q = db
+    .selectFrom('channel_checks as c')
+    .innerJoin('assets as a', 'a.id', 'c.asset_id')
+    .select(COLUMNS.map((k) => `c.${k}` as const))
+    .select(['a.catalog_id', 'a.sku', 'a.slot', 'a.version', 'a.status'])
+    .where('c.profile', '=', input.profile)
+    .where('c.pass', '=', false)
+    .where('a.status', 'in', ['current', 'pending_review']);
+  if (input.catalogId) q = q.where('a.catalog_id', '=', input.catalogId);
+  if (input.sku) q = q.where('a.sku', '=', input.sku);
+  const rows = await q.orderBy('a.catalog_id').orderBy('a.sku').orderBy('a.slot').limit(input.limit ?? 500).execute();
+  return rows.map((r) => ({
+    ...toCheck(r as unknown as Row),
+    catalogId: r.catalog_id,
+    sku: r.sku,
+    slot: r.slot,
+    version: r.version,
+    status: r.status,
+  }));
+}
+
+/** A one-line account of a failed check: each failed rule with its figures. */
+export function describeFailures(check: Pick<ChannelCheckSummary, 'profile' | 'failures'>): string {
+  return check.failures.map((f) => `${f.rule}: ${f.reason}`).join('; ');
+}
+
+/**
+ * The publish gate: an asset passes a destination's profile when its check against that profile
+ * passed. A failed check refuses with its failed rules; an asset never checked against the profile
+ * (made before the profile was in its slot's channels, or with checks off) refuses as not checked.
+ */
+export function channelGate(db: Db): ChannelGate {
+  return async (item, profile) => {
+    const check = await latestChannelCheck(db, item.assetId, profile);
+    if (!check) {
+      return { pass: false, reason: `not checked: ${item.sku} ${item.slot} v${item.version} has no check against channel profile "${profile}"` };
+    }
+    if (check.pass) return { pass: true };
+    return { pass: false, reason: `fails channel profile "${profile}": ${describeFailures(check)}` };
+  };
+}
