@@ -129,7 +129,7 @@ async function renderChannel(a: Analysis, profile: ChannelProfile, transparent: 
     bytes: data.length,
     border: rules.noBorder ? hasBorder(view) : false,
   };
-  const { failures, notes } = checkRules(profile, figures, { width: a.source.width, height: a.source.height }, a.whiteBackground);
+  const { failures, notes } = checkRules(profile, figures, { source: { width: a.source.width, height: a.source.height }, downscaled: scale < 1, whiteBackground: a.whiteBackground });
   return {
     variant: { name: profile.name, format: profile.format, width: pixels.width, height: pixels.height, bytes: data.length, sha256: sha256Hex(data), data },
     check: { profile: profile.name, pass: failures.length === 0, failures, notes, processing: done, figures },
@@ -145,14 +145,14 @@ async function flatView(img: RawImage): Promise<RawImage> {
 export function checkRules(
   profile: ChannelProfile,
   f: ChannelFigures,
-  source: { width: number; height: number },
-  whiteBackground: boolean,
+  ctx: { source: { width: number; height: number }; downscaled: boolean; whiteBackground: boolean },
 ): { failures: ChannelRuleFailure[]; notes: string[] } {
   const r = profile.rules;
+  const { source, whiteBackground } = ctx;
   const failures: ChannelRuleFailure[] = [];
   const notes: string[] = [];
   const long = Math.max(f.width, f.height);
-  const small = long < Math.max(source.width, source.height) ? '' : ` (the source is only ${source.width}x${source.height}; never enlarged)`;
+  const small = ctx.downscaled ? '' : `; never enlarged past the source (${source.width}x${source.height})`;
   if (r.whiteEdges !== undefined && f.edgeMin < r.whiteEdges) {
     const why = whiteBackground ? '' : '; the background is not white, so padding cannot fix it';
     failures.push({ rule: 'whiteEdges', reason: `edge colour min ${f.edgeMin}, mean ${f.edgeMean}; needs every edge pixel at least ${r.whiteEdges}${why}` });
