@@ -119,7 +119,8 @@ describe('catalog-assets status, assets and results', () => {
       ['label', 2, 'generated', 2],
       ['lifestyle', 1, 'skipped', 1],
     ]);
-    expect(s.slots[1]!.current).toMatchObject({ status: 'current', variants: 2, fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    // Two storefront variants plus the label slot's channel variants (google-shopping, shopify).
+    expect(s.slots[1]!.current).toMatchObject({ status: 'current', variants: 4, fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(bad.code).toBe(0);
     expect(bad.stdout).toMatch(/label\s+none\s+-\s+-\s+0\s+failed InvalidProductData: .*labelText/);
   });

@@ -7,6 +7,7 @@ import { createDb } from '../../db/connect';
 import type { Database } from '../../db/schema';
 import { catalogSummary, NotFoundError, skuStatus, type CatalogSummary, type SkuStatus } from '../../db/repositories/summaries';
 import { CliError, configOrExit } from '../context';
+import { channelStatus, channelText } from './statusChannels';
 
 /** Opens DATABASE_URL for one command; exit 3 when it is not configured. */
 export async function withDatabase<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
@@ -132,6 +133,8 @@ export function registerStatusCommand(program: Command): void {
     .option('--sku <sku>', "show this SKU's slots instead of the catalog summary")
     .option('--top <n>', 'how many recent failures to list', positiveInt, 10)
     .option('--json', 'print machine-readable JSON (one object) instead of text', false)
+    .option('--channel <profile>', "the catalog's live assets checked against this channel profile (e.g. amazon-main)")
+    .option('--failing', 'with --channel: only the assets that fail it, with the failed rules and their figures', false)
     .addHelpText(
       'after',
       `
@@ -139,10 +142,17 @@ Needs only DATABASE_URL. Exit codes: 0 ok, 1 unknown catalog or SKU (or a databa
 Examples:
   $ catalog-assets status --catalog acme
   $ catalog-assets status --catalog acme --top 50 --json | jq '.failures.recent'
-  $ catalog-assets status --catalog acme --sku NC-001`,
+  $ catalog-assets status --catalog acme --sku NC-001
+  $ catalog-assets status --catalog acme --channel amazon-main --failing`,
     )
-    .action(async (f: { catalog: string; sku?: string; top: number; json: boolean }) => {
+    .action(async (f: { catalog: string; sku?: string; top: number; json: boolean; channel?: string; failing: boolean }) => {
+      if (f.failing && f.channel === undefined) throw new CliError('--failing needs --channel <profile>: say which channel profile', 2);
       await withDatabase(async (db) => {
+        if (f.channel !== undefined) {
+          const r = await channelStatus(db, { catalogId: f.catalog, profile: f.channel, failing: f.failing, sku: f.sku });
+          process.stdout.write(f.json ? `${JSON.stringify(r)}\n` : `${channelText(r, f.failing)}\n`);
+          return;
+        }
         if (f.sku !== undefined) {
           const s = await skuStatus(db, f.catalog, f.sku);
           process.stdout.write(f.json ? `${JSON.stringify(s)}\n` : `${skuText(s)}\n`);

@@ -117,7 +117,7 @@ export async function latestChannelCheck(db: Db, assetId: string, profile: strin
   return row ? toCheck(row) : undefined;
 }
 
-export interface FailingChannelCheck extends StoredChannelCheck {
+export interface ListedChannelCheck extends StoredChannelCheck {
   catalogId: string;
   sku: string;
   slot: string;
@@ -125,33 +125,56 @@ export interface FailingChannelCheck extends StoredChannelCheck {
   status: string;
 }
 
+/** What `status --channel` shows: the catalog's live assets (current or waiting for review) against one profile. */
+export interface ChannelReport {
+  catalogId: string;
+  profile: string;
+  counts: { checked: number; passing: number; failing: number; notChecked: number };
+  checks: ListedChannelCheck[];
+}
+
+const LIVE = ['current', 'pending_review'] as const;
+
 /**
- * The assets that would go live (current, or waiting for review) whose check against `profile` failed,
- * newest first. Assets never checked against the profile are not listed here (the gate refuses them).
+ * The catalog's live assets checked against `profile` (only the failing ones with `failing`), by SKU and
+ * slot; the counts cover every live asset, those never checked against the profile included.
  */
-export async function failingChannelChecks(
+export async function channelReport(
   db: Db,
-  input: { profile: string; catalogId?: string; sku?: string; limit?: number },
-): Promise<FailingChannelCheck[]> {
+  input: { catalogId: string; profile: string; failing?: boolean; sku?: string; limit?: number },
+): Promise<ChannelReport> {
   let q = db
     .selectFrom('channel_checks as c')
     .innerJoin('assets as a', 'a.id', 'c.asset_id')
     .select(COLUMNS.map((k) => `c.${k}` as const))
     .select(['a.catalog_id', 'a.sku', 'a.slot', 'a.version', 'a.status'])
     .where('c.profile', '=', input.profile)
-    .where('c.pass', '=', false)
-    .where('a.status', 'in', ['current', 'pending_review']);
-  if (input.catalogId) q = q.where('a.catalog_id', '=', input.catalogId);
+    .where('a.catalog_id', '=', input.catalogId)
+    .where('a.status', 'in', [...LIVE]);
+  if (input.failing) q = q.where('c.pass', '=', false);
   if (input.sku) q = q.where('a.sku', '=', input.sku);
-  const rows = await q.orderBy('a.catalog_id').orderBy('a.sku').orderBy('a.slot').limit(input.limit ?? 500).execute();
-  return rows.map((r) => ({
-    ...toCheck(r as unknown as Row),
-    catalogId: r.catalog_id,
-    sku: r.sku,
-    slot: r.slot,
-    version: r.version,
-    status: r.status,
-  }));
+  let counts = db
+    .selectFrom('assets as a')
+    .leftJoin('channel_checks as c', (j) => j.onRef('c.asset_id', '=', 'a.id').on('c.profile', '=', input.profile))
+    .select((eb) => [
+      eb.fn.count<string>('c.asset_id').as('checked'),
+      eb.fn.count<string>('c.asset_id').filterWhere('c.pass', '=', true).as('passing'),
+      eb.fn.count<string>('c.asset_id').filterWhere('c.pass', '=', false).as('failing'),
+      eb.fn.countAll<string>().filterWhere('c.asset_id', 'is', null).as('not_checked'),
+    ])
+    .where('a.catalog_id', '=', input.catalogId)
+    .where('a.status', 'in', [...LIVE]);
+  if (input.sku) counts = counts.where('a.sku', '=', input.sku);
+  const [rows, n] = await Promise.all([
+    q.orderBy('a.sku').orderBy('a.slot').orderBy('a.version', 'desc').limit(input.limit ?? 500).execute(),
+    counts.executeTakeFirstOrThrow(),
+  ]);
+  return {
+    catalogId: input.catalogId,
+    profile: input.profile,
+    counts: { checked: Number(n.checked), passing: Number(n.passing), failing: Number(n.failing), notChecked: Number(n.not_checked) },
+    checks: rows.map((r) => ({ ...toCheck(r as unknown as Row), catalogId: r.catalog_id, sku: r.sku, slot: r.slot, version: r.version, status: r.status })),
+  };
 }
 
 /** A one-line account of a failed check: each failed rule with its figures. */

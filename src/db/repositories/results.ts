@@ -10,6 +10,7 @@ import { sql, type Kysely } from 'kysely';
 import { ledgerTotals, moneyFigures, type MoneyFigures } from './jobs';
 import type { Database } from '../schema';
 import { enabledSlotNames } from './catalogs';
+import { channelChecksOf, type StoredChannelCheck } from './channelChecks';
 
 export const DEFAULT_PAGE_SIZE = 200;
 export const MAX_PAGE_SIZE = 1_000;
@@ -44,6 +45,8 @@ export interface ResultsAsset {
   dominantColor: string;
   createdAt: string;
   variants: ResultsVariant[];
+  /** The asset's checks against its slot's channel profiles (a badge each). */
+  channels?: StoredChannelCheck[];
 }
 
 export interface ResultsAttempt {
@@ -184,6 +187,7 @@ export async function loadResultsData(db: Kysely<Database>, catalogId: string, o
             .execute(),
         ]);
 
+  const checks = await channelChecksOf(db, current.map((a) => a.id));
   const key = (sku: string, slot: string) => JSON.stringify([sku, slot]);
   const variantsByAsset = new Map<string, ResultsVariant[]>();
   for (const v of variants) {
@@ -209,6 +213,7 @@ export async function loadResultsData(db: Kysely<Database>, catalogId: string, o
       dominantColor: a.dominant_color,
       createdAt: iso(a.created_at),
       variants: variantsByAsset.get(a.id) ?? [],
+      channels: checks.get(a.id) ?? [],
     });
   }
   const attemptBySlot = new Map<string, ResultsAttempt>();
