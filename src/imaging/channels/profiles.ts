@@ -16,7 +16,7 @@ export const BUILTIN_PROFILES: Readonly<Record<BuiltinChannel, ChannelProfile>> 
     name: 'amazon-main',
     maxEdge: 2000,
     format: 'jpeg',
-    quality: 90,
+    quality: 85,
     processing: { flatten: true, trim: true, padSquare: true, fillTarget: 0.9 },
     rules: { whiteEdges: 255, minFill: 0.85, minLongEdge: 1000, maxLongEdge: 10_000, formats: ['jpeg'], zoomLongEdge: 1600 },
   },

@@ -55,10 +55,42 @@ async function analyse(decoded: RawImage, transparent: boolean): Promise<Analysi
 export async function renderChannels(decoded: RawImage, profiles: readonly ChannelProfile[], transparent: boolean): Promise<RenderedChannel[]> {
   if (profiles.length === 0) return [];
   const analysis = await analyse(decoded, transparent);
-  return Promise.all(profiles.map((p) => renderChannel(analysis, p, transparent)));
+  // Profiles that ask for the same pixels share one processing and one measurement; the same pixels in
+  // the same encoding share one encode (Google and Shopify usually want the very same file).
+  const layouts = new Map<string, Promise<Processed>>();
+  const encodes = new Map<string, Promise<Buffer>>();
+  return Promise.all(
+    profiles.map(async (profile) => {
+      const layout = planLayout(analysis, profile, transparent);
+      const lkey = JSON.stringify(layout.key);
+      if (!layouts.has(lkey)) layouts.set(lkey, processAndMeasure(layout, profile.rules.noBorder === true));
+      const processed = await layouts.get(lkey)!;
+      if (profile.rules.noBorder && processed.border === undefined) processed.border = hasBorder(processed.view);
+      const ekey = `${lkey}|${profile.format}|${profile.quality}`;
+      if (!encodes.has(ekey)) encodes.set(ekey, encode(processed.pixels, profile));
+      const data = await encodes.get(ekey)!;
+      return finish(analysis, profile, layout, processed, data);
+    }),
+  );
 }
 
-async function renderChannel(a: Analysis, profile: ChannelProfile, transparent: boolean): Promise<RenderedChannel> {
+interface Layout {
+  src: RawImage;
+  crop: Box;
+  /** Output size and where the (scaled) crop sits in it. */
+  outW: number;
+  outH: number;
+  cropW: number;
+  cropH: number;
+  padLeft: number;
+  padTop: number;
+  keepAlpha: boolean;
+  scale: number;
+  done: string[];
+  key: unknown[];
+}
+
+function planLayout(a: Analysis, profile: ChannelProfile, transparent: boolean): Layout {
   const { processing: proc, rules } = profile;
   const done: string[] = [];
   const keepAlpha = transparent && !proc.flatten && profile.format !== 'jpeg';
@@ -94,45 +126,70 @@ async function renderChannel(a: Analysis, profile: ChannelProfile, transparent: 
   const cropH = Math.max(1, Math.min(outH, Math.round(crop.height * scale)));
   const padLeft = Math.floor((outW - cropW) / 2);
   const padTop = Math.floor((outH - cropH) / 2);
+  if (cropW !== crop.width || cropH !== crop.height) done.push(`downscaled to ${cropW}x${cropH}`);
+  if (outW !== cropW || outH !== cropH) done.push(`padded on white to ${outW}x${outH}`);
+  return {
+    src, crop, outW, outH, cropW, cropH, padLeft, padTop, keepAlpha, scale, done,
+    key: [keepAlpha, crop.left, crop.top, crop.width, crop.height, outW, outH, cropW, cropH, padLeft, padTop],
+  };
+}
 
+interface Processed {
+  pixels: RawImage;
+  /** What is shown: the pixels flattened on white. */
+  view: RawImage;
+  edges: EdgeFigures;
+  fill: number;
+  border: boolean | undefined;
+}
+
+async function processAndMeasure(l: Layout, withBorder: boolean): Promise<Processed> {
+  const { src, crop } = l;
   let p = sharp(src.data, { raw: { width: src.width, height: src.height, channels: src.channels as 3 | 4 } });
   if (crop.width !== src.width || crop.height !== src.height) p = p.extract(crop);
-  if (cropW !== crop.width || cropH !== crop.height) {
-    p = p.resize(cropW, cropH, { fit: 'fill' });
-    done.push(`downscaled to ${cropW}x${cropH}`);
-  }
-  if (outW !== cropW || outH !== cropH) {
-    p = p.extend({ top: padTop, bottom: outH - cropH - padTop, left: padLeft, right: outW - cropW - padLeft, background: keepAlpha ? WHITE_ALPHA : WHITE });
-    done.push(`padded on white to ${outW}x${outH}`);
+  if (l.cropW !== crop.width || l.cropH !== crop.height) p = p.resize(l.cropW, l.cropH, { fit: 'fill' });
+  if (l.outW !== l.cropW || l.outH !== l.cropH) {
+    p = p.extend({ top: l.padTop, bottom: l.outH - l.cropH - l.padTop, left: l.padLeft, right: l.outW - l.cropW - l.padLeft, background: l.keepAlpha ? WHITE_ALPHA : WHITE });
   }
   const out = await p.raw().toBuffer({ resolveWithObject: true });
   const pixels: RawImage = { data: out.data, width: out.info.width, height: out.info.height, channels: out.info.channels };
-
-  let enc = sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels as 3 | 4 } });
-  if (profile.format === 'jpeg') enc = enc.jpeg({ quality: profile.quality, mozjpeg: true });
-  else if (profile.format === 'webp') enc = enc.webp({ quality: profile.quality });
-  else enc = enc.png({ compressionLevel: 6, adaptiveFiltering: true });
-  const data = await enc.toBuffer();
-
   // Measured on the flattened view of what is encoded (a transparent PNG counts as shown on white).
   const view = pixels.channels === 4 ? await flatView(pixels) : pixels;
-  const edges = edgeFigures(view);
-  const figures: ChannelFigures = {
-    edgeMin: edges.min,
-    edgeMean: Math.round(edges.mean * 10) / 10,
+  return {
+    pixels,
+    view,
+    edges: edgeFigures(view),
     fill: Math.round(fillRatio(productBox(view), view.width, view.height) * 1000) / 1000,
-    width: pixels.width,
-    height: pixels.height,
-    megapixels: Math.round((pixels.width * pixels.height) / 1e4) / 100,
+    border: withBorder ? hasBorder(view) : undefined,
+  };
+}
+
+async function encode(pixels: RawImage, profile: ChannelProfile): Promise<Buffer> {
+  const enc = sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels as 3 | 4 } });
+  // libjpeg-turbo with optimised Huffman tables, not mozjpeg: a channel file is a feed deliverable, and
+  // mozjpeg's trellis search costs ~6x the CPU of the whole encode (bench/channels.ts).
+  if (profile.format === 'jpeg') return enc.jpeg({ quality: profile.quality, optimiseCoding: true }).toBuffer();
+  if (profile.format === 'webp') return enc.webp({ quality: profile.quality }).toBuffer();
+  return enc.png({ compressionLevel: 6, adaptiveFiltering: true }).toBuffer();
+}
+
+function finish(a: Analysis, profile: ChannelProfile, l: Layout, p: Processed, data: Buffer): RenderedChannel {
+  const figures: ChannelFigures = {
+    edgeMin: p.edges.min,
+    edgeMean: Math.round(p.edges.mean * 10) / 10,
+    fill: p.fill,
+    width: p.pixels.width,
+    height: p.pixels.height,
+    megapixels: Math.round((p.pixels.width * p.pixels.height) / 1e4) / 100,
     format: profile.format,
     colourSpace: 'srgb',
     bytes: data.length,
-    border: rules.noBorder ? hasBorder(view) : false,
+    border: profile.rules.noBorder ? p.border === true : false,
   };
-  const { failures, notes } = checkRules(profile, figures, { source: { width: a.source.width, height: a.source.height }, downscaled: scale < 1, whiteBackground: a.whiteBackground });
+  const { failures, notes } = checkRules(profile, figures, { source: { width: a.source.width, height: a.source.height }, downscaled: l.scale < 1, whiteBackground: a.whiteBackground });
   return {
-    variant: { name: profile.name, format: profile.format, width: pixels.width, height: pixels.height, bytes: data.length, sha256: sha256Hex(data), data },
-    check: { profile: profile.name, pass: failures.length === 0, failures, notes, processing: done, figures },
+    variant: { name: profile.name, format: profile.format, width: p.pixels.width, height: p.pixels.height, bytes: data.length, sha256: sha256Hex(data), data },
+    check: { profile: profile.name, pass: failures.length === 0, failures, notes, processing: [...l.done], figures },
   };
 }
 

@@ -43,9 +43,12 @@ export function createImagingActivities(deps: ActivityDeps) {
             }),
           );
           // Each channel's file is stored like any variant, under the profile's name.
+          const stored = new Set(variants.map((v) => v.storageKey));
           for (const { variant: v } of rendered.channels) {
             const key = contentKey(v.sha256, CHANNEL_MEDIA[v.format].ext, 'variants');
-            await deps.storage.put(key, v.data, CHANNEL_MEDIA[v.format].contentType);
+            // Channels that want the very same file share one stored object.
+            if (!stored.has(key)) await deps.storage.put(key, v.data, CHANNEL_MEDIA[v.format].contentType);
+            stored.add(key);
             variants.push({ name: v.name, format: v.format, width: v.width, height: v.height, bytes: v.bytes, sha256: v.sha256, storageKey: key });
           }
           results.push({
