@@ -7,6 +7,7 @@ import { channelChecksOf, channelGate, recordChannelChecks } from '../../src/db/
 import type { PublishItem } from '../../src/publish/destination';
 import type { ChannelCheckSummary } from '../../src/shared/channelProfiles';
 import { runCli } from '../helpers/cli';
+import { startService, TOKEN } from '../http/helpers';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
 
 const CATALOG = 'cli-channels';
@@ -114,5 +115,26 @@ describe('channel checks: recorded with the asset, gated, listed', () => {
     expect(noChannel.stderr).toMatch(/--failing needs --channel <profile>/);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/--channel: unknown channel profile "ebay" for catalog "cli-channels"; known: amazon-main, google-shopping, shopify, marketplace-square/);
+  });
+
+  it('serves the same view over HTTP: GET /catalogs/:id/channels/:profile?failing=true', async () => {
+    const service = await startService(stack.database.db);
+    try {
+      const get = async (path: string) => {
+        const res = await fetch(`${service.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      };
+      const failing = await get(`/catalogs/${CATALOG}/channels/amazon-main?failing=true`);
+      expect(failing.status).toBe(200);
+      expect(failing.body).toMatchObject({ catalogId: CATALOG, profile: 'amazon-main', counts: { checked: 1, passing: 0, failing: 1, notChecked: 2 } });
+      expect((failing.body.checks as Array<{ slot: string }>).map((c) => c.slot)).toEqual(['hero']);
+      const all = await get(`/catalogs/${CATALOG}/channels/shopify`);
+      expect((all.body.checks as Array<{ slot: string; pass: boolean }>).map((c) => [c.slot, c.pass])).toEqual([['hero', true], ['label', true], ['lifestyle', true]]);
+      expect(await get(`/catalogs/${CATALOG}/channels/ebay`)).toMatchObject({ status: 400, body: { error: 'unknown_profile' } });
+      expect(await get('/catalogs/nope/channels/shopify')).toMatchObject({ status: 404, body: { error: 'unknown_catalog' } });
+      expect((await fetch(`${service.url}/catalogs/${CATALOG}/channels/shopify`)).status).toBe(401);
+    } finally {
+      await service.close();
+    }
   });
 });

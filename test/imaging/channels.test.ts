@@ -144,6 +144,19 @@ describe('google-shopping', () => {
   });
 });
 
+describe('shared work', () => {
+  it('makes one file for channels that want the same pixels and encoding', async () => {
+    const bytes = await drawn({ width: 1800, height: 1800, background: WHITE, product: { left: 100, top: 100, width: 1600, height: 1600 } });
+    const result = await check(bytes, [amazon, google, shopify, square]);
+    const [a, g, s, m] = result.channels;
+    // Google and Shopify: the image as it is, JPEG q85. Amazon and the square: trimmed and padded alike.
+    expect(g!.variant.sha256).toBe(s!.variant.sha256);
+    expect(a!.variant.sha256).toBe(m!.variant.sha256);
+    expect(a!.variant.sha256).not.toBe(g!.variant.sha256);
+    expect(result.channels.map((c) => c.check.pass)).toEqual([true, true, true, true]);
+  });
+});
+
 describe('shopify and custom limits', () => {
   it('downscales a huge image to 4,472 px and 20 MP; a custom 8K profile is held to its megapixels', async () => {
     const big = await drawn({ width: 5000, height: 4500, background: WHITE, product: { left: 500, top: 500, width: 4000, height: 3500 } });
