@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channelChecksOf, channelGate, recordChannelChecks } from '../../src/db/repositories/channelChecks';
 import type { PublishItem } from '../../src/publish/destination';
+import { loadResultsData, renderResultsPage } from '../../src/results';
 import type { ChannelCheckSummary } from '../../src/shared/channelProfiles';
 import { runCli } from '../helpers/cli';
 import { startService, TOKEN } from '../http/helpers';
@@ -136,5 +137,21 @@ describe('channel checks: recorded with the asset, gated, listed', () => {
     } finally {
       await service.close();
     }
+  });
+
+  it('shows a badge per channel on the results page, the failed rules in its title', async () => {
+    const data = (await loadResultsData(stack.database.db, CATALOG))!;
+    const hero = data.rows[0]!.cells.find((c) => c.slot === 'hero')!;
+    expect(hero.asset!.channels!.map((c) => [c.profile, c.pass])).toEqual([
+      ['amazon-main', false],
+      ['google-shopping', false],
+      ['marketplace-square', false],
+      ['shopify', true],
+    ]);
+    const html = renderResultsPage(data);
+    expect(html).toContain('<span class="badge channel pass" title="');
+    expect(html).toMatch(/<span class="badge channel fail" title="[^"]*minLongEdge: longest side \d+ px[^"]*">amazon-main ✗<\/span>/);
+    expect(html).toMatch(/>shopify ✓<\/span>/);
+    expect((html.match(/class="badge channel /g) ?? []).length).toBe(8);
   });
 });

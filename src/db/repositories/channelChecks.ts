@@ -3,7 +3,7 @@
  * Written with the asset (recordGeneratedAssets), read by the results page, `status --channel` and the
  * publish gate.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Expression, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { ChannelGate } from '../../publish/destination';
 import type { ChannelCheckSummary, ChannelFigures, ChannelFormat, ChannelRuleFailure } from '../../shared/channelProfiles';
 import type { Database } from '../schema';
@@ -70,7 +70,7 @@ const COLUMNS = [
 type Row = {
   asset_id: string; profile: string; pass: boolean; failures: ChannelRuleFailure[]; notes: string[]; processing: string[];
   edge_min: number; edge_mean: number; fill: number; width: number; height: number; megapixels: number; format: string;
-  colour_space: string; bytes: number; border: boolean; checked_at: Date;
+  colour_space: string; bytes: number; border: boolean; checked_at: Date | string;
 };
 
 function toCheck(r: Row): StoredChannelCheck {
@@ -96,6 +96,18 @@ function toCheck(r: Row): StoredChannelCheck {
     figures,
     checkedAt: new Date(r.checked_at).toISOString(),
   };
+}
+
+/**
+ * A column of an asset query: the asset's checks as one JSON array (profile order), so a page of assets
+ * gets its checks in the same query. Read it with toChannelChecks.
+ */
+export function channelChecksColumn(assetId: Expression<string>): RawBuilder<unknown> {
+  return sql`(select coalesce(jsonb_agg(to_jsonb(k) order by k.profile), '[]'::jsonb) from channel_checks k where k.asset_id = ${assetId})`;
+}
+
+export function toChannelChecks(column: unknown): StoredChannelCheck[] {
+  return Array.isArray(column) ? column.map((r) => toCheck(r as Row)) : [];
 }
 
 /** The checks of the given assets, by asset id, in profile order. */

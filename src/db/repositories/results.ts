@@ -10,7 +10,7 @@ import { sql, type Kysely } from 'kysely';
 import { ledgerTotals, moneyFigures, type MoneyFigures } from './jobs';
 import type { Database } from '../schema';
 import { enabledSlotNames } from './catalogs';
-import { channelChecksOf, type StoredChannelCheck } from './channelChecks';
+import { channelChecksColumn, toChannelChecks, type StoredChannelCheck } from './channelChecks';
 
 export const DEFAULT_PAGE_SIZE = 200;
 export const MAX_PAGE_SIZE = 1_000;
@@ -147,6 +147,7 @@ export async function loadResultsData(db: Kysely<Database>, catalogId: string, o
               'c.sku', 'c.slot', 'a.id', 'a.version', 'a.status', 'a.fingerprint', 'a.checksum', 'a.prompt', 'a.cost_cents', 'a.width',
               'a.height', 'a.format', 'a.storage_key', 'a.placeholder', 'a.dominant_color', 'a.created_at',
             ])
+            .select((eb) => channelChecksColumn(eb.ref('a.id')).as('channel_checks'))
             .where('c.catalog_id', '=', catalogId)
             .where('c.sku', 'in', skus)
             .execute(),
@@ -187,7 +188,6 @@ export async function loadResultsData(db: Kysely<Database>, catalogId: string, o
             .execute(),
         ]);
 
-  const checks = await channelChecksOf(db, current.map((a) => a.id));
   const key = (sku: string, slot: string) => JSON.stringify([sku, slot]);
   const variantsByAsset = new Map<string, ResultsVariant[]>();
   for (const v of variants) {
@@ -213,7 +213,7 @@ export async function loadResultsData(db: Kysely<Database>, catalogId: string, o
       dominantColor: a.dominant_color,
       createdAt: iso(a.created_at),
       variants: variantsByAsset.get(a.id) ?? [],
-      channels: checks.get(a.id) ?? [],
+      channels: toChannelChecks(a.channel_checks),
     });
   }
   const attemptBySlot = new Map<string, ResultsAttempt>();
