@@ -4,8 +4,9 @@
  * batches. With --trigger the changed SKUs' product workflows start at once; without it a later
  * `refresh --select changed` (or the nightly schedule) picks them up.
  */
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { ImportFormat } from '../../import';
+import { integer } from '../arguments';
 
 export interface ImportFlags {
   catalog: string;
@@ -17,12 +18,6 @@ export interface ImportFlags {
   trigger: boolean;
 }
 
-function batchSize(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 5_000) throw new InvalidArgumentError('expected an integer from 1 to 5000');
-  return n;
-}
-
 export function register(program: Command): void {
   program
     .command('import')
@@ -31,7 +26,7 @@ export function register(program: Command): void {
     .requiredOption('--file <path>', 'the export file')
     .addOption(new Option('--format <format>', 'file format (default: from the extension)').choices(['csv', 'jsonl']))
     .requiredOption('--mapping <file>', 'field mapping, JSON or YAML: { sku, name, attributes: { <attribute>: <column> } }')
-    .addOption(new Option('--batch-size <n>', 'rows per transaction').argParser(batchSize))
+    .addOption(new Option('--batch-size <n>', 'rows per transaction').argParser(integer(1, 5_000)))
     .option('--trigger', 'start product workflows for the changed SKUs now', false)
     .option('--json', 'print the full result as JSON', false)
     .addHelpText(

@@ -2,20 +2,15 @@
  * `catalog-assets serve`: the HTTP service (PIM webhooks, manual refresh, status, health, metrics)
  * until SIGINT/SIGTERM. See src/http/server.ts for the routes.
  */
-import { type Command, InvalidArgumentError, Option } from 'commander';
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('expected a port from 0 to 65535');
-  return n;
-}
+import { type Command, Option } from 'commander';
+import { integer } from '../arguments';
 
 export function register(program: Command): void {
   program
     .command('serve')
     .description('Run the HTTP service: PIM webhooks, manual refresh, catalog status, /healthz and /metrics.')
     .addOption(new Option('--host <host>', 'interface to bind (default HTTP_HOST)'))
-    .addOption(new Option('--port <port>', 'port to listen on (default HTTP_PORT; 0 picks a free one)').argParser(port))
+    .addOption(new Option('--port <port>', 'port to listen on (default HTTP_PORT; 0 picks a free one)').argParser(integer(0, 65_535)))
     .option('--migrate', 'run database migrations before starting', false)
     .addHelpText(
       'after',

@@ -27,6 +27,31 @@ function productResultOf(err: unknown): ProductWorkflowResult | undefined {
   return undefined;
 }
 
+/** A product's ending in the counts (and its failed slots in the failures). */
+function tallyProduct(tally: RefreshTally, sku: string, workflowId: string, result: ProductWorkflowResult | undefined, failed: boolean, failure: string): void {
+  const { counts, progress } = tally;
+  const refused = result?.slots.filter((o) => o.outcome === 'failed' && o.errorType === FailureType.budgetExhausted) ?? [];
+  if (refused.length > 0) progress.budgetExhausted = true;
+  if (failed && refused.length > 0 && refused.length === result?.slots.filter((o) => o.outcome === 'failed').length) {
+    // Refused by the budget, nothing else went wrong: the refresh ends `budget`, not failed.
+    failed = false;
+  }
+  if (failed) {
+    const slots = result?.slots.filter((o) => o.outcome === 'failed') ?? [];
+    for (const o of slots) if (o.outcome === 'failed') tally.noteFailure({ sku, slot: o.slot, errorType: o.errorType, reason: o.message });
+    if (slots.length === 0) tally.noteFailure({ sku, slot: '*', errorType: 'ProductFailed', reason: failure || `the product workflow ${workflowId} failed` });
+  }
+  if (result) {
+    counts.imagesBilled += result.imagesBilled;
+    counts.costCents += result.costCents;
+    counts.submissions += result.submissions;
+  }
+  if (failed) counts.failed += 1;
+  else if (result?.outcome === 'generated') counts.generated += 1;
+  else counts.skipped += 1;
+  tally.publish();
+}
+
 export interface ProductWindow {
   /** Resolves once fewer than `input.window` products are in flight. */
   room(): Promise<void>;
@@ -84,30 +109,7 @@ export function productWindow(input: RefreshWorkflowArgs, taskQueue: string, tal
       counts.coalesced += 1;
       return;
     }
-    tallyProduct(sku, workflowId, ended.result, ended.failed, ended.failure);
-  }
-
-  function tallyProduct(sku: string, workflowId: string, result: ProductWorkflowResult | undefined, failed: boolean, failure: string): void {
-    const refused = result?.slots.filter((o) => o.outcome === 'failed' && o.errorType === FailureType.budgetExhausted) ?? [];
-    if (refused.length > 0) progress.budgetExhausted = true;
-    if (failed && refused.length > 0 && refused.length === result?.slots.filter((o) => o.outcome === 'failed').length) {
-      // Refused by the budget, nothing else went wrong: the refresh ends `budget`, not failed.
-      failed = false;
-    }
-    if (failed) {
-      const slots = result?.slots.filter((o) => o.outcome === 'failed') ?? [];
-      for (const o of slots) if (o.outcome === 'failed') tally.noteFailure({ sku, slot: o.slot, errorType: o.errorType, reason: o.message });
-      if (slots.length === 0) tally.noteFailure({ sku, slot: '*', errorType: 'ProductFailed', reason: failure || `the product workflow ${workflowId} failed` });
-    }
-    if (result) {
-      counts.imagesBilled += result.imagesBilled;
-      counts.costCents += result.costCents;
-      counts.submissions += result.submissions;
-    }
-    if (failed) counts.failed += 1;
-    else if (result?.outcome === 'generated') counts.generated += 1;
-    else counts.skipped += 1;
-    tally.publish();
+    tallyProduct(tally, sku, workflowId, ended.result, ended.failed, ended.failure);
   }
 
   return {
