@@ -36,7 +36,7 @@ import { graphqlEndpoint, type ShopifySettings } from './settings';
 /** First guesses of each operation's requested cost; replaced by what Shopify charged once known. */
 const FIRST_COST_GUESS: Record<string, number> = {
   ShopName: 1,
-  FindVariantBySku: 4 + MEDIA_PAGE * 3,
+  FindVariantBySku: 12,
   ProductMediaPage: 3 + MEDIA_PAGE * 3,
   StagedUploadsCreate: 11,
   ProductAttachMedia: 20,
@@ -91,7 +91,7 @@ export class ShopifyDestination implements DestinationAdapter {
     const waitsBefore = client.waitedMs;
 
     const product = await this.findProduct(item.sku, signal);
-    const media = await this.allMedia(product, signal);
+    const media = await this.allMedia(product.id, signal);
     const present = media.find((m) => urlCarriesMarker(m.image?.url, marker) || urlCarriesMarker(m.originalSource?.url, marker));
     if (present) {
       return { remoteId: present.id, alreadyPresent: true, details: { productId: product.id, fileName, mediaStatus: present.status } };
@@ -140,24 +140,27 @@ export class ShopifyDestination implements DestinationAdapter {
     };
   }
 
-  private async findProduct(sku: string, signal?: AbortSignal): Promise<{ id: string; title: string; first: MediaConnection }> {
-    const { data } = await this.call<FindVariantData>('FindVariantBySku', FIND_VARIANT_BY_SKU, { query: `sku:${searchValue(sku)}`, mediaFirst: MEDIA_PAGE }, true, signal);
+  private async findProduct(sku: string, signal?: AbortSignal): Promise<{ id: string; title: string }> {
+    const { data } = await this.call<FindVariantData>('FindVariantBySku', FIND_VARIANT_BY_SKU, { query: `sku:${searchValue(sku)}` }, true, signal);
     // Shopify's search is not an exact lookup: only a variant whose SKU is exactly ours counts.
     const variant = data.productVariants.nodes.find((v) => v.sku === sku);
     if (!variant) throw new PublishError(`sku: Shopify has no product variant with SKU "${sku}"`, 'not_found', false);
-    return { id: variant.product.id, title: variant.product.title, first: variant.product.media };
+    return { id: variant.product.id, title: variant.product.title };
   }
 
-  private async allMedia(product: { id: string; first: MediaConnection }, signal?: AbortSignal): Promise<MediaNode[]> {
-    const nodes = [...product.first.nodes];
-    let page = product.first.pageInfo;
-    while (page?.hasNextPage && page.endCursor) {
-      const { data } = await this.call<ProductMediaData>('ProductMediaPage', PRODUCT_MEDIA_PAGE, { id: product.id, mediaFirst: MEDIA_PAGE, after: page.endCursor }, true, signal);
-      if (!data.product) throw new PublishError(`Shopify product ${product.id} disappeared while its media was read`, 'not_found', false);
-      nodes.push(...data.product.media.nodes);
-      page = data.product.media.pageInfo;
+  private async allMedia(productId: string, signal?: AbortSignal): Promise<MediaNode[]> {
+    const nodes: MediaNode[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const cursor: string | null = after;
+      const result: GraphqlResult<ProductMediaData> = await this.call<ProductMediaData>('ProductMediaPage', PRODUCT_MEDIA_PAGE, { id: productId, mediaFirst: MEDIA_PAGE, after: cursor }, true, signal);
+      const product: ProductMediaData['product'] = result.data.product;
+      if (!product) throw new PublishError(`Shopify product ${productId} disappeared while its media was read`, 'not_found', false);
+      nodes.push(...product.media.nodes);
+      const page: MediaConnection['pageInfo'] = product.media.pageInfo;
+      if (!page?.hasNextPage || !page.endCursor) return nodes;
+      after = page.endCursor;
     }
-    return nodes;
   }
 
   private async stage(filename: string, mimeType: string, fileSize: number, signal?: AbortSignal) {

@@ -55,6 +55,8 @@ const TIMEOUT_MS = 30_000;
 
 export class ShopifyGraphqlClient {
   private status: { at: number; throttle: ThrottleStatus } | undefined;
+  /** Points reserved by calls on their way: counted as spent until their answer brings a fresh status. */
+  private inflight = 0;
   /** Total time spent waiting for the bucket (for receipts and tests). */
   waitedMs = 0;
   waits = 0;
@@ -65,13 +67,15 @@ export class ShopifyGraphqlClient {
   available(): number | undefined {
     if (!this.status) return undefined;
     const { throttle, at } = this.status;
-    return Math.min(throttle.maximumAvailable, throttle.currentlyAvailable + (throttle.restoreRate * (this.o.now() - at)) / 1000);
+    return Math.min(throttle.maximumAvailable, throttle.currentlyAvailable + (throttle.restoreRate * (this.o.now() - at)) / 1000) - this.inflight;
   }
 
   async call<T>(operationName: string, query: string, variables: Record<string, unknown>, opts: CallOptions): Promise<GraphqlResult<T>> {
     const maxAttempts = this.o.maxAttempts ?? 4;
     for (let attempt = 1; ; attempt++) {
       await this.waitForBucket(opts.expectedCost, opts.signal);
+      const reserved = this.status ? opts.expectedCost : 0;
+      this.inflight += reserved;
       try {
         return await this.once<T>(operationName, query, variables, opts.signal);
       } catch (err) {
@@ -82,21 +86,26 @@ export class ShopifyGraphqlClient {
         const waitMs = err.retryAfterMs ?? Math.min(8_000, 500 * 2 ** (attempt - 1));
         if (waitMs > (this.o.maxWaitMs ?? 30_000)) throw err;
         await this.pause(waitMs, opts.signal);
+      } finally {
+        this.inflight -= reserved;
       }
     }
   }
 
+  /** Waits until the bucket (as last told, refilled since, less what calls in flight reserved) holds `cost`. */
   private async waitForBucket(cost: number, signal?: AbortSignal): Promise<void> {
-    const available = this.available();
-    if (available === undefined || !this.status) return;
-    const { restoreRate, maximumAvailable } = this.status.throttle;
-    const need = Math.min(cost, maximumAvailable);
-    if (need <= available || restoreRate <= 0) return;
-    const waitMs = Math.ceil(((need - available) / restoreRate) * 1000);
-    if (waitMs > (this.o.maxWaitMs ?? 30_000)) {
-      throw new PublishError(`Shopify's cost bucket needs ${Math.ceil(waitMs / 1000)} s to refill for this call (cost ${cost})`, 'rate_limited', true, waitMs);
+    for (;;) {
+      const available = this.available();
+      if (available === undefined || !this.status) return;
+      const { restoreRate, maximumAvailable } = this.status.throttle;
+      const need = Math.min(cost, maximumAvailable);
+      if (need <= available || restoreRate <= 0) return;
+      const waitMs = Math.ceil(((need - available) / restoreRate) * 1000);
+      if (waitMs > (this.o.maxWaitMs ?? 30_000)) {
+        throw new PublishError(`Shopify's cost bucket needs ${Math.ceil(waitMs / 1000)} s to refill for this call (cost ${cost})`, 'rate_limited', true, waitMs);
+      }
+      await this.pause(waitMs, signal);
     }
-    await this.pause(waitMs, signal);
   }
 
   private async pause(ms: number, signal?: AbortSignal): Promise<void> {

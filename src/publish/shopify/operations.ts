@@ -20,20 +20,13 @@ export const SHOP_NAME = `query ShopName {
   shop { name myshopifyDomain }
 }`;
 
-export const FIND_VARIANT_BY_SKU = `query FindVariantBySku($query: String!, $mediaFirst: Int!) {
+/** Kept apart from the media read: a connection nested in a connection multiplies the requested cost. */
+export const FIND_VARIANT_BY_SKU = `query FindVariantBySku($query: String!) {
   productVariants(first: 5, query: $query) {
     nodes {
       id
       sku
-      product {
-        id
-        title
-        media(first: $mediaFirst) {
-          nodes {${MEDIA_FIELDS}
-          }
-          pageInfo { hasNextPage endCursor }
-        }
-      }
+      product { id title }
     }
   }
 }`;
@@ -88,7 +81,7 @@ export interface MediaConnection {
 }
 
 export interface FindVariantData {
-  productVariants: { nodes: { id: string; sku: string | null; product: { id: string; title: string; media: MediaConnection } }[] };
+  productVariants: { nodes: { id: string; sku: string | null; product: { id: string; title: string } }[] };
 }
 
 export interface ProductMediaData {
