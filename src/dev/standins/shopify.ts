@@ -2,7 +2,8 @@
  * A local stand-in for the parts of Shopify's Admin GraphQL API the Shopify destination uses, as a real
  * HTTP server (like the provider simulator). It is stricter than Shopify where that catches mistakes:
  *
- * - `POST /admin/api/{version}/graphql.json` only, for the supported versions (others: 404), with the
+ * - `POST /admin/api/{version}/graphql.json` only, for the supported versions (others: 404, where Shopify
+ *   would quietly answer with its oldest supported version and say so in `X-Shopify-API-Version`), with the
  *   `X-Shopify-Access-Token` header (wrong or missing: 401) and a JSON `{ query, variables, operationName }`;
  * - the GraphQL document is parsed and checked against a small schema of the fields used: unknown
  *   fields, arguments, input fields or operations are GraphQL errors, variables are coerced against
@@ -23,7 +24,8 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { inspectImage } from '../../imaging';
 
-export const SHOPIFY_STANDIN_VERSIONS = ['2025-04', '2025-07', '2025-10', '2026-01'] as const;
+/** The stable versions Shopify supports at the end of 2026 (each for at least 12 months after release). */
+export const SHOPIFY_STANDIN_VERSIONS = ['2026-01', '2026-04', '2026-07', '2026-10'] as const;
 
 export interface ShopifyStandInFaults {
   /** The next N GraphQL calls (of `operations`, when given) answer THROTTLED whatever the bucket holds. */
@@ -858,6 +860,7 @@ export async function startShopifyStandIn(options: ShopifyStandInOptions = {}): 
     record.calls.push(call);
     const send = (status: number, body: unknown) => {
       call.status = status;
+      if ((SHOPIFY_STANDIN_VERSIONS as readonly string[]).includes(version)) void reply.header('x-shopify-api-version', version);
       return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(body);
     };
     if (!(SHOPIFY_STANDIN_VERSIONS as readonly string[]).includes(version)) return send(404, { errors: 'Not Found' });

@@ -79,7 +79,12 @@ export class ShopifyDestination implements DestinationAdapter {
 
   async test(signal?: AbortSignal): Promise<{ ok: true; detail: string }> {
     const { data } = await this.call<ShopData>('ShopName', SHOP_NAME, {}, true, signal);
-    return { ok: true, detail: `shop "${data.shop.name}" (${data.shop.myshopifyDomain}), Admin API ${this.settings.apiVersion}` };
+    const served = this.graphql().servedVersion;
+    const version =
+      served && served !== this.settings.apiVersion
+        ? `Admin API ${served} answered, not the pinned ${this.settings.apiVersion} (no longer supported: move apiVersion)`
+        : `Admin API ${this.settings.apiVersion}`;
+    return { ok: true, detail: `shop "${data.shop.name}" (${data.shop.myshopifyDomain}), ${version}` };
   }
 
   async publish(item: PublishItem, readFile: ReadFile, signal?: AbortSignal): Promise<PublishReceipt> {
@@ -136,6 +141,7 @@ export class ShopifyDestination implements DestinationAdapter {
         variant: file.variant,
         mediaStatus: attached.status,
         throttleWaitMs: Math.round(client.waitedMs - waitsBefore),
+        ...(client.servedVersion && client.servedVersion !== this.settings.apiVersion ? { servedApiVersion: client.servedVersion } : {}),
       },
     };
   }

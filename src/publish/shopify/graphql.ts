@@ -60,6 +60,8 @@ export class ShopifyGraphqlClient {
   /** Total time spent waiting for the bucket (for receipts and tests). */
   waitedMs = 0;
   waits = 0;
+  /** The version that answered (`X-Shopify-API-Version`): not the pinned one once Shopify dropped it. */
+  servedVersion: string | undefined;
 
   constructor(private readonly o: GraphqlClientOptions) {}
 
@@ -129,6 +131,7 @@ export class ShopifyGraphqlClient {
       throw new PublishError(`Shopify ${operationName}: connection failed (${describe(err)})`, 'network', true);
     }
     const text = await response.text().catch(() => '');
+    this.servedVersion = response.headers.get('x-shopify-api-version') ?? this.servedVersion;
     if (response.status === 401 || response.status === 403) {
       throw new PublishError(
         `Shopify ${operationName}: HTTP ${response.status}: the Admin API token was refused${response.status === 403 ? ' or lacks a scope (write_products, read_products)' : ''}`,

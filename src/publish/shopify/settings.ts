@@ -1,11 +1,13 @@
 import { z } from 'zod';
 
 /**
- * The Admin API version every call is pinned to. Shopify supports a version for about a year after its
- * release; moving it is a deliberate change (read the release notes for `productUpdate`, `media` and
- * `stagedUploadsCreate`), never an automatic one.
+ * The Admin API version every call is pinned to: the newest stable one (released 2026-10-01, supported
+ * at least until 2027-10-01). Shopify supports a version for at least 12 months and then answers calls
+ * to it with the oldest version still supported (saying so in `X-Shopify-API-Version`), so moving it is
+ * a deliberate, quarterly change (check `productUpdate`'s `media`, `stagedUploadsCreate` and
+ * `productVariants` in the changelog), never an automatic one.
  */
-export const SHOPIFY_API_VERSION = '2025-10';
+export const SHOPIFY_API_VERSION = '2026-10';
 export const SHOPIFY_TOKEN_ENV = 'SHOPIFY_ADMIN_TOKEN';
 
 const SHOP_DOMAIN = /^[a-z0-9][a-z0-9-]*\.myshopify\.com$/;
