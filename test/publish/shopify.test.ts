@@ -179,12 +179,21 @@ describe('Shopify destination: faults end published or with a clear reason', () 
     expect(s.record.attached).toHaveLength(1);
   });
 
-  it('5xx on the attach is not repeated blindly: the next attempt attaches once', async () => {
+  it('5xx on the attach is not repeated blindly: the next attempt attaches the staged file once', async () => {
     const s = await standIn({ faults: { http5xx: 1, operations: ['productUpdate'] } });
     const dest = adapter(s);
     const err = await failure(dest.publish(item(), readFile));
     expect(err).toMatchObject({ code: 'unavailable', retryable: true });
     expect(await dest.publish(item(), readFile)).toMatchObject({ alreadyPresent: false });
+    expect(s.record.uploads).toHaveLength(1);
+    expect(s.record.attached).toHaveLength(1);
+  });
+
+  it('after a restart (no staged file remembered) the retry uploads again but attaches once', async () => {
+    const s = await standIn({ faults: { http5xx: 1, operations: ['productUpdate'] } });
+    await failure(adapter(s).publish(item(), readFile));
+    expect(await adapter(s).publish(item(), readFile)).toMatchObject({ alreadyPresent: false });
+    expect(s.record.uploads).toHaveLength(2);
     expect(s.record.attached).toHaveLength(1);
   });
 

@@ -42,6 +42,9 @@ const FIRST_COST_GUESS: Record<string, number> = {
   ProductAttachMedia: 20,
 };
 
+/** How long a staged upload is attached again rather than uploaded again (staged files expire at Shopify). */
+const STAGED_REUSE_MS = 60 * 60 * 1000;
+
 /** How long to come back when the product has media Shopify is still processing. */
 const PROCESSING_RETRY_MS = 5_000;
 
@@ -50,6 +53,8 @@ export class ShopifyDestination implements DestinationAdapter {
   readonly name: string;
   private client: ShopifyGraphqlClient | undefined;
   private readonly costs = new Map<string, number>();
+  /** Staged uploads whose attach did not certainly happen, by publication key (this process only). */
+  private readonly stagedFiles = new Map<string, { resourceUrl: string; sha256: string; at: number }>();
   private readonly fetch: typeof fetch;
 
   constructor(
@@ -99,6 +104,7 @@ export class ShopifyDestination implements DestinationAdapter {
     const media = await this.allMedia(product.id, signal);
     const present = media.find((m) => urlCarriesMarker(m.image?.url, marker) || urlCarriesMarker(m.originalSource?.url, marker));
     if (present) {
+      this.stagedFiles.delete(item.publicationKey);
       return { remoteId: present.id, alreadyPresent: true, details: { productId: product.id, fileName, mediaStatus: present.status } };
     }
     const pending = media.filter((m) => (m.status === 'UPLOADED' || m.status === 'PROCESSING') && !m.image?.url && !m.originalSource?.url);
@@ -118,16 +124,34 @@ export class ShopifyDestination implements DestinationAdapter {
 
     const known = new Set(media.map((m) => m.id));
     let attached: MediaNode | undefined;
-    // At most two uploads: a second only when the first was lost in transit (the attach says the source is missing).
-    for (let attempt = 1; ; attempt++) {
-      const target = await this.stage(fileName, type.mime, bytes.length, signal);
-      const delivered = await this.upload(target, fileName, type.mime, bytes, signal);
-      const result = await this.attach(product.id, target.resourceUrl, shopifyAlt(item.altText), signal);
+    // A file staged by an earlier attempt in this process (whose attach failed uncertainly) is attached
+    // again instead of being uploaded again; a fresh upload only when Shopify says the source is missing.
+    let staged = this.stagedFiles.get(item.publicationKey);
+    if (staged && (staged.sha256 !== file.sha256 || (this.ctx.now ?? Date.now)() - staged.at > STAGED_REUSE_MS)) staged = undefined;
+    let uploads = 0;
+    for (;;) {
+      let resourceUrl: string;
+      let delivered: boolean;
+      if (staged) {
+        ({ resourceUrl } = staged);
+        delivered = false;
+        staged = undefined;
+      } else {
+        const target = await this.stage(fileName, type.mime, bytes.length, signal);
+        delivered = await this.upload(target, fileName, type.mime, bytes, signal);
+        uploads += 1;
+        resourceUrl = target.resourceUrl;
+        this.stagedFiles.set(item.publicationKey, { resourceUrl, sha256: file.sha256, at: (this.ctx.now ?? Date.now)() });
+      }
+      const result = await this.attach(product.id, resourceUrl, shopifyAlt(item.altText), signal);
       if ('userErrors' in result) {
+        this.stagedFiles.delete(item.publicationKey);
         const sourceMissing = result.userErrors.some((e) => (e.field ?? []).includes('originalSource'));
-        if (!delivered && sourceMissing && attempt < 2) continue;
+        // At most two uploads: a second only when the first was lost in transit.
+        if (!delivered && sourceMissing && uploads < 2) continue;
         throw new PublishError(`Shopify productUpdate refused the media: ${formatUserErrors(result.userErrors)}`, 'rejected', false);
       }
+      this.stagedFiles.delete(item.publicationKey);
       attached = result.nodes.filter((m) => !known.has(m.id)).at(-1) ?? result.nodes.at(-1);
       break;
     }
