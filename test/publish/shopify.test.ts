@@ -335,6 +335,21 @@ describe('Shopify stand-in: stricter than Shopify', () => {
     expect(ok.body.extensions?.cost).toMatchObject({ requestedQueryCost: 1, throttleStatus: { maximumAvailable: 2000, restoreRate: 100 } });
   });
 
+  it('enforces the cost bucket: THROTTLED with HTTP 200 once the requested cost is not available', async () => {
+    const s = await standIn({ bucket: { maximumAvailable: 25, restoreRate: 1 } });
+    const stage = () =>
+      gql(s, 'mutation M($input: [StagedUploadInput!]!) { stagedUploadsCreate(input: $input) { userErrors { message } } }', {
+        input: [{ filename: 'a.jpg', mimeType: 'image/jpeg', resource: 'IMAGE', httpMethod: 'POST', fileSize: '10' }],
+      });
+    expect((await stage()).body.extensions?.cost).toMatchObject({ requestedQueryCost: 10, actualQueryCost: 10, throttleStatus: { currentlyAvailable: 15 } });
+    await stage();
+    const third = await stage();
+    expect(third.status).toBe(200);
+    expect(third.body.errors?.[0]).toMatchObject({ message: 'Throttled', extensions: { code: 'THROTTLED' } });
+    expect(third.body.extensions?.cost).toMatchObject({ requestedQueryCost: 10, actualQueryCost: null, throttleStatus: { maximumAvailable: 25, restoreRate: 1 } });
+    expect(s.record.minAvailable).toBeGreaterThanOrEqual(0);
+  });
+
   it('refuses a staged upload with a parameter missing and media whose source was never staged', async () => {
     const s = await standIn();
     const staged = await gql(

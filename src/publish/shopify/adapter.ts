@@ -42,6 +42,12 @@ const FIRST_COST_GUESS: Record<string, number> = {
   ProductAttachMedia: 20,
 };
 
+/** The waits for the cost bucket one publish made (the client's counters mix concurrent publishes). */
+interface WaitAccount {
+  waitedMs: number;
+  waits: number;
+}
+
 /** How long a staged upload is attached again rather than uploaded again (staged files expire at Shopify). */
 const STAGED_REUSE_MS = 60 * 60 * 1000;
 
@@ -76,8 +82,14 @@ export class ShopifyDestination implements DestinationAdapter {
     return this.client;
   }
 
-  private async call<T>(op: string, query: string, variables: Record<string, unknown>, idempotent: boolean, signal?: AbortSignal): Promise<GraphqlResult<T>> {
-    const result = await this.graphql().call<T>(op, query, variables, { expectedCost: this.costs.get(op) ?? FIRST_COST_GUESS[op] ?? 50, idempotent, signal });
+  private async call<T>(op: string, query: string, variables: Record<string, unknown>, idempotent: boolean, signal?: AbortSignal, account?: WaitAccount): Promise<GraphqlResult<T>> {
+    const onWait = account
+      ? (ms: number) => {
+          account.waitedMs += ms;
+          account.waits += 1;
+        }
+      : undefined;
+    const result = await this.graphql().call<T>(op, query, variables, { expectedCost: this.costs.get(op) ?? FIRST_COST_GUESS[op] ?? 50, idempotent, signal, onWait });
     if (result.cost) this.costs.set(op, result.cost.requestedQueryCost);
     return result;
   }
@@ -98,10 +110,10 @@ export class ShopifyDestination implements DestinationAdapter {
     const type = checkShopifyLimits(file);
     const { fileName, marker } = publicationFileName(item, type.ext);
     const client = this.graphql();
-    const waitsBefore = client.waitedMs;
+    const account: WaitAccount = { waitedMs: 0, waits: 0 };
 
-    const product = await this.findProduct(item.sku, signal);
-    const media = await this.allMedia(product.id, signal);
+    const product = await this.findProduct(item.sku, signal, account);
+    const media = await this.allMedia(product.id, signal, account);
     const present = media.find((m) => urlCarriesMarker(m.image?.url, marker) || urlCarriesMarker(m.originalSource?.url, marker));
     if (present) {
       this.stagedFiles.delete(item.publicationKey);
@@ -137,13 +149,13 @@ export class ShopifyDestination implements DestinationAdapter {
         delivered = false;
         staged = undefined;
       } else {
-        const target = await this.stage(fileName, type.mime, bytes.length, signal);
+        const target = await this.stage(fileName, type.mime, bytes.length, signal, account);
         delivered = await this.upload(target, fileName, type.mime, bytes, signal);
         uploads += 1;
         resourceUrl = target.resourceUrl;
         this.stagedFiles.set(item.publicationKey, { resourceUrl, sha256: file.sha256, at: (this.ctx.now ?? Date.now)() });
       }
-      const result = await this.attach(product.id, resourceUrl, shopifyAlt(item.altText), signal);
+      const result = await this.attach(product.id, resourceUrl, shopifyAlt(item.altText), signal, account);
       if ('userErrors' in result) {
         this.stagedFiles.delete(item.publicationKey);
         const sourceMissing = result.userErrors.some((e) => (e.field ?? []).includes('originalSource'));
@@ -164,26 +176,27 @@ export class ShopifyDestination implements DestinationAdapter {
         fileName,
         variant: file.variant,
         mediaStatus: attached.status,
-        throttleWaitMs: Math.round(client.waitedMs - waitsBefore),
+        throttleWaitMs: Math.round(account.waitedMs),
+        throttleWaits: account.waits,
         ...(client.servedVersion && client.servedVersion !== this.settings.apiVersion ? { servedApiVersion: client.servedVersion } : {}),
       },
     };
   }
 
-  private async findProduct(sku: string, signal?: AbortSignal): Promise<{ id: string; title: string }> {
-    const { data } = await this.call<FindVariantData>('FindVariantBySku', FIND_VARIANT_BY_SKU, { query: `sku:${searchValue(sku)}` }, true, signal);
+  private async findProduct(sku: string, signal: AbortSignal | undefined, account: WaitAccount): Promise<{ id: string; title: string }> {
+    const { data } = await this.call<FindVariantData>('FindVariantBySku', FIND_VARIANT_BY_SKU, { query: `sku:${searchValue(sku)}` }, true, signal, account);
     // Shopify's search is not an exact lookup: only a variant whose SKU is exactly ours counts.
     const variant = data.productVariants.nodes.find((v) => v.sku === sku);
     if (!variant) throw new PublishError(`sku: Shopify has no product variant with SKU "${sku}"`, 'not_found', false);
     return { id: variant.product.id, title: variant.product.title };
   }
 
-  private async allMedia(productId: string, signal?: AbortSignal): Promise<MediaNode[]> {
+  private async allMedia(productId: string, signal: AbortSignal | undefined, account: WaitAccount): Promise<MediaNode[]> {
     const nodes: MediaNode[] = [];
     let after: string | null = null;
     for (;;) {
       const cursor: string | null = after;
-      const result: GraphqlResult<ProductMediaData> = await this.call<ProductMediaData>('ProductMediaPage', PRODUCT_MEDIA_PAGE, { id: productId, mediaFirst: MEDIA_PAGE, after: cursor }, true, signal);
+      const result: GraphqlResult<ProductMediaData> = await this.call<ProductMediaData>('ProductMediaPage', PRODUCT_MEDIA_PAGE, { id: productId, mediaFirst: MEDIA_PAGE, after: cursor }, true, signal, account);
       const product: ProductMediaData['product'] = result.data.product;
       if (!product) throw new PublishError(`Shopify product ${productId} disappeared while its media was read`, 'not_found', false);
       nodes.push(...product.media.nodes);
@@ -193,13 +206,14 @@ export class ShopifyDestination implements DestinationAdapter {
     }
   }
 
-  private async stage(filename: string, mimeType: string, fileSize: number, signal?: AbortSignal) {
+  private async stage(filename: string, mimeType: string, fileSize: number, signal: AbortSignal | undefined, account: WaitAccount) {
     const { data } = await this.call<StagedUploadsData>(
       'StagedUploadsCreate',
       STAGED_UPLOADS_CREATE,
       { input: [{ filename, mimeType, resource: 'IMAGE', httpMethod: 'POST', fileSize: String(fileSize) }] },
       true,
       signal,
+      account,
     );
     const payload = data.stagedUploadsCreate;
     if (payload && payload.userErrors.length > 0) {
@@ -233,13 +247,14 @@ export class ShopifyDestination implements DestinationAdapter {
     throw new PublishError(`Shopify staged upload refused the file: HTTP ${response.status}: ${xmlMessage(text)}`, 'rejected', false);
   }
 
-  private async attach(productId: string, originalSource: string, alt: string, signal?: AbortSignal): Promise<{ nodes: MediaNode[] } | { userErrors: UserError[] }> {
+  private async attach(productId: string, originalSource: string, alt: string, signal: AbortSignal | undefined, account: WaitAccount): Promise<{ nodes: MediaNode[] } | { userErrors: UserError[] }> {
     const { data } = await this.call<ProductUpdateData>(
       'ProductAttachMedia',
       PRODUCT_UPDATE_MEDIA,
       { product: { id: productId }, media: [{ originalSource, alt, mediaContentType: 'IMAGE' }] },
       false,
       signal,
+      account,
     ).catch((err: unknown) => {
       if (err instanceof PublishError && (err.code === 'network' || err.code === 'unavailable')) {
         throw new PublishError(`${err.message}; whether the media was attached is checked on the next attempt`, err.code, true, err.retryAfterMs);

@@ -39,6 +39,8 @@ export interface CallOptions {
   /** Repeating is safe after 5xx or a dropped connection (reads, staged targets); never for attaching media. */
   idempotent: boolean;
   signal?: AbortSignal;
+  /** Told of every wait this call makes (for the caller's own account of throttling). */
+  onWait?: (ms: number) => void;
 }
 
 export interface GraphqlResult<T> {
@@ -75,7 +77,7 @@ export class ShopifyGraphqlClient {
   async call<T>(operationName: string, query: string, variables: Record<string, unknown>, opts: CallOptions): Promise<GraphqlResult<T>> {
     const maxAttempts = this.o.maxAttempts ?? 4;
     for (let attempt = 1; ; attempt++) {
-      await this.waitForBucket(opts.expectedCost, opts.signal);
+      await this.waitForBucket(opts.expectedCost, opts.signal, opts.onWait);
       const reserved = this.status ? opts.expectedCost : 0;
       this.inflight += reserved;
       try {
@@ -87,7 +89,7 @@ export class ShopifyGraphqlClient {
         if (!refused && !opts.idempotent) throw err;
         const waitMs = err.retryAfterMs ?? Math.min(8_000, 500 * 2 ** (attempt - 1));
         if (waitMs > (this.o.maxWaitMs ?? 30_000)) throw err;
-        await this.pause(waitMs, opts.signal);
+        await this.pause(waitMs, opts.signal, opts.onWait);
       } finally {
         this.inflight -= reserved;
       }
@@ -95,7 +97,7 @@ export class ShopifyGraphqlClient {
   }
 
   /** Waits until the bucket (as last told, refilled since, less what calls in flight reserved) holds `cost`. */
-  private async waitForBucket(cost: number, signal?: AbortSignal): Promise<void> {
+  private async waitForBucket(cost: number, signal?: AbortSignal, onWait?: (ms: number) => void): Promise<void> {
     for (;;) {
       const available = this.available();
       if (available === undefined || !this.status) return;
@@ -106,13 +108,14 @@ export class ShopifyGraphqlClient {
       if (waitMs > (this.o.maxWaitMs ?? 30_000)) {
         throw new PublishError(`Shopify's cost bucket needs ${Math.ceil(waitMs / 1000)} s to refill for this call (cost ${cost})`, 'rate_limited', true, waitMs);
       }
-      await this.pause(waitMs, signal);
+      await this.pause(waitMs, signal, onWait);
     }
   }
 
-  private async pause(ms: number, signal?: AbortSignal): Promise<void> {
+  private async pause(ms: number, signal?: AbortSignal, onWait?: (ms: number) => void): Promise<void> {
     this.waits += 1;
     this.waitedMs += ms;
+    onWait?.(ms);
     await sleep(ms, undefined, { signal });
   }
 
