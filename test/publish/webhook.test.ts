@@ -8,9 +8,9 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deliveryRecorder, listDeliveries } from '../../src/db/repositories/deliveries';
-import { startWebhookReceiver, type ReceivedAttempt, type WebhookReceiver } from '../../src/dev/standins/webhookReceiver';
+import { RECORD_PATH, startWebhookReceiver, type ReceivedAttempt, type WebhookReceiver } from '../../src/dev/standins/webhookReceiver';
 import { PublishError, type DeliveryAttempt, type DestinationContext, type EventDestination, type PublishItem } from '../../src/publish/destination';
-import { webhookKind } from '../../src/publish/webhook';
+import { assetFailedEvent, outboundEventId, refreshCompletedEvent, webhookKind } from '../../src/publish/webhook';
 import { runCli } from '../helpers/cli';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
@@ -198,6 +198,25 @@ describe('signed deliveries to a receiver', () => {
     expect(dotted.message).toMatch(/event\.id/);
     expect(dotted.retryable).toBe(false);
     expect(receiver.record.attempts).toHaveLength(1);
+  });
+
+  it('derives failure and refresh event ids from what they are about, and lists what arrived', async () => {
+    const at = new Date('2026-12-01T10:00:00.000Z');
+    const failed = (reason: string) => assetFailedEvent({ catalogId: CATALOG, sku: 'NC-002', slot: 'label', subject: 'product:events-test:NC-002:label:f1', errorType: 'ContentRejected', reason, occurredAt: at });
+    expect(failed('first report').id).toBe(failed('reported again').id);
+    expect(failed('x').id).toBe(outboundEventId('asset.failed', 'product:events-test:NC-002:label:f1'));
+    const done = refreshCompletedEvent({ catalogId: CATALOG, workflowId: 'refresh:events-test:1', occurredAt: at, dryRun: false, counts: { generated: 2, skipped: 5 }, costUsd: 0.08, failureCount: 1 });
+    expect(done.id).not.toBe(refreshCompletedEvent({ catalogId: CATALOG, workflowId: 'refresh:events-test:2', occurredAt: at, dryRun: false, counts: {} }).id);
+    const dest = destination(receiver.url);
+    await dest.send(failed('content rejected by moderation'));
+    await dest.send(done);
+    expect(receiver.record.accepted().map((a) => a.event)).toEqual([
+      { id: failed('').id, type: 'asset.failed', occurredAt: at.toISOString(), data: { catalogId: CATALOG, sku: 'NC-002', slot: 'label', errorType: 'ContentRejected', reason: 'content rejected by moderation' } },
+      { id: done.id, type: 'refresh.completed', occurredAt: at.toISOString(), data: { catalogId: CATALOG, workflowId: 'refresh:events-test:1', dryRun: false, counts: { generated: 2, skipped: 5 }, costUsd: 0.08, failureCount: 1 } },
+    ]);
+    const listed = (await (await fetch(new URL(RECORD_PATH, receiver.url))).json()) as { attempts: Array<{ accepted: boolean; status: number }>; eventIds: string[] };
+    expect(listed.eventIds).toEqual([failed('').id, done.id]);
+    expect(listed.attempts.map((a) => [a.accepted, a.status])).toEqual([[true, 200], [true, 200]]);
   });
 
   it('tests reachability with OPTIONS and sends no event', async () => {

@@ -17,6 +17,8 @@
  *  - The body is a JSON object `{ id, type, occurredAt, data }` whose `id` equals webhook-id (400).
  *  - A webhook-id seen before is answered 200 again (receivers are idempotent) and marked duplicate.
  *
+ * `GET /_standin/deliveries` lists what arrived (without bodies) for a person or another process.
+ *
  * Faults (one-shot by default, taken in order): any status (5xx, 410, 400...), 429 with Retry-After,
  * a slow answer (the delivery is processed, the answer comes after `delayMs`), a dropped connection
  * before the delivery is looked at or after it was accepted (the sender cannot know it arrived).
@@ -79,6 +81,8 @@ export interface WebhookReceiverOptions {
 }
 
 const MAX_BODY = 1024 * 1024;
+/** `GET` here lists what the receiver got (stand-in only; not part of any receiver's contract). */
+export const RECORD_PATH = '/_standin/deliveries';
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
 
 function keyOf(secret: string): Buffer {
@@ -237,6 +241,13 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://receiver.invalid');
+    if (url.pathname === RECORD_PATH && req.method === 'GET') {
+      // What arrived, for a person or a test in another process (the local stack's receiver).
+      req.resume();
+      const view = attempts.map(({ raw: _raw, ...a }) => a);
+      res.writeHead(200, { 'content-type': 'application/json', 'x-standin': 'webhook-receiver' }).end(JSON.stringify({ probes, attempts: view, eventIds: [...seen] }));
+      return;
+    }
     if (url.pathname !== path) {
       req.resume();
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'no such path' }));
