@@ -8,6 +8,7 @@
  * At least once: an attempt whose answer was lost may have been processed; the next attempt carries
  * the same `webhook-id` (and body `id`) so the receiver recognises it.
  */
+import { registerSecret } from '../../config/redact';
 import type { DeliveryAttempt, DestinationContext, EventDestination, OutboundEvent, PublishItem, PublishReceipt } from '../destination';
 import { PublishError } from '../destination';
 import { assetPublishedEvent, EVENT_ID_PATTERN } from './events';
@@ -96,6 +97,8 @@ export function createWebhookDestination(raw: WebhookSettings, ctx: DestinationC
   if (secretValue === undefined || secretValue.trim() === '') {
     throw invalidConfig(name, `${settings.secretEnv} is not set: it must hold the secret that signs this destination's events (whsec_<base64>, at least 24 bytes)`);
   }
+  // Never sent (only signatures are), but kept out of every message and log line all the same.
+  for (const part of secretValue.trim().split(/\s+/)) registerSecret(part);
   let keys: Buffer[];
   try {
     keys = decodeSecrets(secretValue);
