@@ -233,6 +233,42 @@ describe('signed deliveries to a receiver', () => {
   });
 });
 
+describe('the receiver stand-in is strict', () => {
+  let receiver: WebhookReceiver;
+  beforeAll(async () => {
+    receiver = await startWebhookReceiver({ secret: SECRET });
+  });
+  afterAll(async () => {
+    await receiver.close();
+  });
+
+  /** Signed here, by the test, the way the spec says. */
+  function signed(id: string, body: string, ts = Math.floor(Date.now() / 1000)): Record<string, string> {
+    const key = Buffer.from(SECRET.slice('whsec_'.length), 'base64');
+    return { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': `v1,${createHmac('sha256', key).update(`${id}.${ts}.${body}`).digest('base64')}` };
+  }
+  const post = async (headers: Record<string, string>, body: string) => {
+    const res = await fetch(receiver.url, { method: 'POST', headers, body });
+    return { status: res.status, text: await res.text() };
+  };
+  const event = (id: string) => JSON.stringify({ id, type: 'asset.published', occurredAt: new Date().toISOString(), data: {} });
+
+  it('accepts what the spec describes and refuses everything short of it', async () => {
+    const ok = event('evt_ok');
+    expect((await post({ 'content-type': 'application/json', ...signed('evt_ok', ok) }, ok)).status).toBe(200);
+    expect((await post({ 'content-type': 'text/plain', ...signed('evt_ok', ok) }, ok)).status).toBe(415);
+    const { 'webhook-signature': _sig, ...unsigned } = signed('evt_ok', ok);
+    expect(await post({ 'content-type': 'application/json', ...unsigned }, ok)).toMatchObject({ status: 400, text: expect.stringContaining('webhook-signature') });
+    expect((await post({ 'content-type': 'application/json', ...signed('evt_other', ok) }, ok)).status).toBe(400);
+    expect((await post({ 'content-type': 'application/json', ...signed('evt_ok', ok) }, `${ok} `)).status).toBe(401);
+    expect((await post({ 'content-type': 'application/json', ...signed('evt_ok', ok, Math.floor(Date.now() / 1000) + 400) }, ok)).status).toBe(401);
+    const dotted = event('evt.dot');
+    expect((await post({ 'content-type': 'application/json', ...signed('evt.dot', dotted) }, dotted)).status).toBe(400);
+    expect((await fetch(receiver.url, { method: 'GET' })).status).toBe(405);
+    expect(receiver.record.accepted()).toHaveLength(1);
+  });
+});
+
 describe('receiver faults, classified', () => {
   let receiver: WebhookReceiver;
   beforeEach(async () => {
