@@ -107,7 +107,8 @@ export function createWebhookDestination(raw: WebhookSettings, ctx: DestinationC
     throw err;
   }
   const url = new URL(settings.url);
-  const where = `${url.host}${url.pathname === '/' ? '' : url.pathname}`;
+  // Only the host in messages: receivers often carry a token in the path or query (hooks.slack.com/services/...).
+  const where = url.host;
   const doFetch = ctx.fetch ?? fetch;
   const now = ctx.now ?? Date.now;
 
