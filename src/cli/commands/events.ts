@@ -1,18 +1,12 @@
 /**
  * `catalog-assets events list`: the last delivery attempts of a catalog's outbound events (signed
- * webhooks) and what each receiver answered. Reads Postgres only (DATABASE_URL).
+ * webhooks) and what each receiver answered. Options and help only; the implementation
+ * (events.run.ts) loads when the command runs.
  */
 import type { Command } from 'commander';
-import { listDeliveries, type DeliveryRow } from '../../db/repositories/deliveries';
 import { integer } from '../arguments';
-import { cell, palette, table, withDatabase } from './status';
 
-function describeAttempt(r: DeliveryRow): string {
-  if (r.status !== null) return `${r.status}`;
-  return 'no answer';
-}
-
-export function registerEventsCommand(program: Command): void {
+export function register(program: Command): void {
   const events = program.command('events').description("Outbound events (signed webhooks): what was delivered and what the receivers answered.");
   events
     .command('list')
@@ -32,36 +26,7 @@ Exit codes: 0 ok, 1 a database error, 2 bad usage, 3 configuration missing.
 Example:
   $ catalog-assets events list --catalog acme --destination events --limit 50`,
     )
-    .action(async (f: { catalog: string; destination?: string; event?: string; limit: number; json: boolean }) => {
-      const rows = await withDatabase((db) =>
-        listDeliveries(db, { catalogId: f.catalog, limit: f.limit, ...(f.destination !== undefined ? { destination: f.destination } : {}), ...(f.event !== undefined ? { eventId: f.event } : {}) }),
-      );
-      if (f.json) {
-        process.stdout.write(
-          `${JSON.stringify(rows.map((r) => ({ attemptedAt: r.attemptedAt.toISOString(), destination: r.destination, eventId: r.eventId, type: r.type, attempt: r.attempt, outcome: r.outcome, status: r.status, durationMs: r.durationMs, error: r.error, answer: r.answer })))}\n`,
-        );
-        return;
-      }
-      if (rows.length === 0) {
-        process.stdout.write(`no deliveries for catalog ${f.catalog}${f.destination !== undefined ? ` and destination ${f.destination}` : ''}\n`);
-        return;
-      }
-      const c = palette();
-      const colour = (o: DeliveryRow['outcome']) => (o === 'delivered' ? c.green(o) : o === 'retryable' ? c.yellow(o) : c.red(o));
-      process.stdout.write(
-        `${table(
-          rows.map((r) => [
-            r.attemptedAt.toISOString(),
-            cell(r.destination, 32),
-            cell(r.type),
-            cell(r.eventId, 40),
-            `#${r.attempt}`,
-            colour(r.outcome),
-            describeAttempt(r),
-            `${r.durationMs} ms`,
-            cell(r.error ?? (r.answer ? `answer: ${r.answer}` : ''), 100),
-          ]),
-        )}\n`,
-      );
-    });
+    .action(async (f: { catalog: string; destination?: string; event?: string; limit: number; json: boolean }) => (await import('./events.run')).list(f));
 }
+
+export const registerEventsCommand = register;
