@@ -40,6 +40,7 @@ const COMMANDS: CommandModule[] = await Promise.all([
   import('./commands/ledger'),
   import('./commands/local'),
   import('./commands/webhook'),
+  import('./commands/events'),
 ]);
 
 export function buildProgram(): Command {
