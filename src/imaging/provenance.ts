@@ -293,6 +293,7 @@ export function embedXmpWebp(bytes: Buffer, packet: string): Buffer {
     header[8] = header[8]! | 0x04;
   } else {
     const { width, height, alpha } = webpCanvas(body);
+    if (width < 1 || height < 1) throw new ProvenanceError(`webp: bitstream says ${width}x${height}`);
     const data = Buffer.alloc(10);
     data[0] = 0x04 | (alpha ? 0x10 : 0);
     data.writeUIntLE(width - 1, 4, 3);

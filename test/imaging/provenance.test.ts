@@ -251,6 +251,27 @@ describe('originals, marked without re-encoding', () => {
     expect(crc32(Buffer.from('IEND', 'latin1'))).toBe(0xae426082);
   });
 
+  it('never throws anything but ProvenanceError on damaged containers, and what it returns still holds the packet (seeded mutations)', async () => {
+    const packet = buildXmpPacket(FACTS);
+    let state = 12345;
+    const rand = (n: number) => ((state = (state * 1103515245 + 12345) >>> 0) % n);
+    for (const format of ['jpeg', 'png', 'webp'] as const) {
+      const good = await makeTestImage({ width: 48, height: 40, format, seed: 9 });
+      for (let k = 0; k < 400; k++) {
+        const bad = Buffer.from(good.subarray(0, k % 5 === 0 ? rand(good.length) : good.length));
+        for (let j = rand(6); j >= 0; j--) if (bad.length) bad[rand(bad.length)] = rand(256);
+        let out: Buffer | undefined;
+        try {
+          out = embedXmp(bad, format, packet);
+        } catch (err) {
+          expect(err, `${format} #${k}`).toBeInstanceOf(ProvenanceError);
+          continue;
+        }
+        expect(out.includes(Buffer.from(packet, 'utf8')), `${format} #${k}`).toBe(true);
+      }
+    }
+  });
+
   it('stores a container the writer cannot follow as sent rather than losing a paid image', async () => {
     const sent = await makeTestImage({ width: 40, height: 40, format: 'avif' });
     const { files, storage } = memoryStorage();

@@ -7,7 +7,7 @@
  * re-encoding (src/imaging/provenance.ts): the content key and `checksum` are those of the stored
  * (marked) bytes, `providerSha256` those the provider sent.
  */
-import { buildXmpPacket, canEmbedXmp, embedXmp, inspectImage, ProvenanceError, readImageHeader, type ImageInfo, type ImageLimits, type MarkableFormat } from '../../imaging';
+import { buildXmpPacket, canEmbedXmp, embedXmp, inspectImage, readImageHeader, type ImageInfo, type ImageLimits, type MarkableFormat } from '../../imaging';
 import type { ProvenanceStamp, StoredOutput } from '../../shared/steps';
 import { contentKey, type AssetExtension } from '../../storage/keys';
 import type { ActivityDeps } from './deps';
@@ -63,9 +63,10 @@ async function markOriginal(bytes: Buffer, info: ImageInfo, stamp: ProvenanceSta
   let stored: Buffer;
   try {
     stored = embedXmp(bytes, info.format as MarkableFormat, buildXmpPacket(stamp));
-  } catch (err) {
-    if (err instanceof ProvenanceError) return undefined;
-    throw err;
+  } catch {
+    // ProvenanceError for a structure it cannot follow; anything else would be a writer bug. Either way
+    // the paid image is kept as sent.
+    return undefined;
   }
   // The pixels were not touched; the header is read once more so a marking bug cannot store a file that does not open.
   try {
