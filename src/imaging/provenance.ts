@@ -131,7 +131,7 @@ export function buildXmpPacket(input: ProvenanceFacts): string {
     `  </rdf:Description>\n` +
     ` </rdf:RDF>\n` +
     `</x:xmpmeta>\n` +
-    `<?xpacket end="r"?>`;
+    `<?xpacket end="w"?>`;
   if (Buffer.byteLength(packet, 'utf8') > MAX_JPEG_PACKET) {
     throw new ProvenanceError(`provenance: the XMP packet is ${Buffer.byteLength(packet, 'utf8')} bytes, over the ${MAX_JPEG_PACKET} one JPEG segment holds`);
   }

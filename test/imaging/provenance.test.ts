@@ -197,6 +197,7 @@ describe('originals, marked without re-encoding', () => {
     const { files, storage } = memoryStorage();
     const stamp = provenanceStamp({ catalogId: 'demo', sku: HOSTILE_SKUS[0]!, slot: 'hero', model: FACTS.model, provider: 'real', jobId: 'j1', openedAt: new Date('2026-11-30T09:00:00Z'), jobRaw: { completed_at: 1_796_029_200 } });
     expect(stamp.createdAt).toBe(new Date(1_796_029_200_000).toISOString());
+    expect(provenanceStamp({ ...FACTS, slot: 'hero', provider: 'real https://user:secret@api.example.com/v1/ model-x', jobId: 'j', openedAt: new Date() }).provider).toBe('real api.example.com');
     const stored = await storeOriginal({ storage, outputLimits: { maxBytes: 1 << 24, maxPixels: 1e7 } }, 0, sent, stamp);
     const bytes = files.get(stored.storageKey)!;
     expect(stored.storageKey).toContain(stored.checksum);

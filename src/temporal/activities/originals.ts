@@ -91,9 +91,22 @@ export function provenanceStamp(facts: { catalogId: string; sku: string; slot: s
     catalogId: facts.catalogId,
     sku: facts.sku,
     slot: facts.slot,
-    provider: facts.provider,
+    provider: publicProviderName(facts.provider),
     jobId: facts.jobId,
   };
+}
+
+/**
+ * Delivered files are public: of the provider identity (`simulator|real <base URL> <model>`) they name the
+ * kind and the host only, never the URL's path or credentials.
+ */
+function publicProviderName(identity: string): string {
+  const [kind = 'provider', base = ''] = identity.split(' ');
+  try {
+    return `${kind} ${new URL(base).host}`;
+  } catch {
+    return kind;
+  }
 }
 
 /** `completed_at`/`completedAt`/`finished_at` as epoch seconds, epoch milliseconds or an ISO string; anything else is ignored. */
