@@ -4,8 +4,8 @@ import { channelReport, describeFailures, type ChannelReport } from '../../db/re
 import { readCatalogPlan } from '../../db/repositories/catalogs';
 import type { Database } from '../../db/schema';
 import { BUILTIN_CHANNELS, isBuiltinChannel } from '../../shared/channelProfiles';
-import { CliError } from '../context';
-import { cell, palette, table } from './status';
+import { CliError } from '../errors';
+import { cell, palette, table } from '../views';
 
 export async function channelStatus(
   db: Kysely<Database>,

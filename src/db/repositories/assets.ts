@@ -3,36 +3,16 @@
  * publishes from, and the last attempt per slot. Writes are idempotent on natural keys.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
+import type { MaterializedOutput, VariantSummary } from '../../shared/steps';
 import type { Database, SlotOutcome } from '../schema';
-import type { ChannelCheckSummary } from '../../shared/channelProfiles';
 import { recordChannelChecks } from './channelChecks';
 import { completeLedgerEntry } from './jobs';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-export interface VariantRecord {
-  name: string;
-  format: string;
-  width: number;
-  height: number;
-  bytes: number;
-  sha256: string;
-  storageKey: string;
-}
-
-export interface OutputRecord {
-  index: number;
-  checksum: string;
-  width: number;
-  height: number;
-  format: string;
-  storageKey: string;
-  placeholder: string;
-  dominantColor: string;
-  variants: VariantRecord[];
-  /** Checks against the slot's channel profiles, recorded in the same transaction as the asset. */
-  channelChecks?: ChannelCheckSummary[];
-}
+/** What recordSlot writes: the imaging step's outputs and their variants, as the step returns them. */
+export type VariantRecord = VariantSummary;
+export type OutputRecord = MaterializedOutput;
 
 export interface RecordAssetsInput {
   catalogId: string;

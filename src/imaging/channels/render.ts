@@ -52,7 +52,7 @@ async function analyse(decoded: RawImage, transparent: boolean): Promise<Analysi
 }
 
 /** Renders and checks every profile against one decoded image. */
-export async function renderChannels(decoded: RawImage, profiles: readonly ChannelProfile[], transparent: boolean): Promise<RenderedChannel[]> {
+export async function renderChannels(decoded: RawImage, profiles: readonly ChannelProfile[], transparent: boolean, xmp?: string): Promise<RenderedChannel[]> {
   if (profiles.length === 0) return [];
   const analysis = await analyse(decoded, transparent);
   // Profiles that ask for the same pixels share one processing and one measurement; the same pixels in
@@ -67,7 +67,7 @@ export async function renderChannels(decoded: RawImage, profiles: readonly Chann
       const processed = await layouts.get(lkey)!;
       if (profile.rules.noBorder && processed.border === undefined) processed.border = hasBorder(processed.view);
       const ekey = `${lkey}|${profile.format}|${profile.quality}`;
-      if (!encodes.has(ekey)) encodes.set(ekey, encode(processed.pixels, profile));
+      if (!encodes.has(ekey)) encodes.set(ekey, encode(processed.pixels, profile, xmp));
       const data = await encodes.get(ekey)!;
       return finish(analysis, profile, layout, processed, data);
     }),
@@ -164,8 +164,10 @@ async function processAndMeasure(l: Layout, withBorder: boolean): Promise<Proces
   };
 }
 
-async function encode(pixels: RawImage, profile: ChannelProfile): Promise<Buffer> {
-  const enc = sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels as 3 | 4 } });
+async function encode(pixels: RawImage, profile: ChannelProfile, xmp: string | undefined): Promise<Buffer> {
+  let enc = sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels as 3 | 4 } });
+  // The same provenance as every other variant (Merchant Center wants AI images to keep it).
+  if (xmp) enc = enc.withIccProfile('srgb').withXmp(xmp);
   // libjpeg-turbo with optimised Huffman tables, not mozjpeg: a channel file is a feed deliverable, and
   // mozjpeg's trellis search costs ~6x the CPU of the whole encode (bench/channels.ts).
   if (profile.format === 'jpeg') return enc.jpeg({ quality: profile.quality, optimiseCoding: true }).toBuffer();
