@@ -157,6 +157,20 @@ describe('shared work', () => {
   });
 });
 
+describe('provenance', () => {
+  it('marks channel files with the same XMP and sRGB profile as the other variants', async () => {
+    const bytes = await drawn({ width: 1200, height: 1200, background: WHITE, product: { left: 100, top: 100, width: 1000, height: 1000 } });
+    const provenance = { model: 'seedream-4.5', createdAt: '2026-12-01T10:00:00.000Z', catalogId: 'acme', sku: 'NC-1', slot: 'hero' };
+    const result = await renderVariants(bytes, CHEAP_TEST_VARIANTS, { channels: [amazon, google], provenance });
+    for (const ch of result.channels) {
+      const meta = await sharp(ch.variant.data).metadata();
+      expect(meta.xmp?.toString('utf8')).toContain('trainedAlgorithmicMedia');
+      expect(meta.icc).toBeDefined();
+      expect(ch.check.figures.bytes).toBe(ch.variant.data.length);
+    }
+  });
+});
+
 describe('shopify and custom limits', () => {
   it('downscales a huge image to 4,472 px and 20 MP; a custom 8K profile is held to its megapixels', async () => {
     const big = await drawn({ width: 5000, height: 4500, background: WHITE, product: { left: 500, top: 500, width: 4000, height: 3500 } });
