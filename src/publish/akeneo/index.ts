@@ -8,12 +8,17 @@
  * sent. The order is upload, then one PATCH that sets the media and the SKU together, so an asset
  * never exists half-written: it either has its media (published) or does not exist yet.
  *
+ * When the upload succeeded but the PATCH did not (429, 5xx, a connection dropped before Akeneo read
+ * it), the next attempt in the same worker reuses the media file code instead of uploading again.
+ *
  * A dropped connection after Akeneo accepted the upload: the code of that media file never reached
  * us, and Akeneo has no way to look a media file up (its codes are random storage paths, there is no
  * idempotency key), so the retry uploads the file again and patches the asset once with the new code.
  * The first file stays an unreferenced media file in the PIM's storage (not an asset, not shown on any
- * product, not billed). What cannot happen is a second asset, or a second PATCH, for one version: the
- * asset is only ever written after the lookup found it without media.
+ * product). That second upload is the chosen trade: the alternative, writing the asset before its
+ * media, would show a product an asset without an image. What cannot happen is a second asset, or a
+ * second PATCH, for one version: the asset is only ever written after the lookup found it without
+ * media, and a PATCH dropped after it was applied is found by the next attempt's lookup.
  */
 import { createHash } from 'node:crypto';
 import { PublishError, type DestinationAdapter, type DestinationContext, type DestinationKind, type PublishFile, type PublishItem, type PublishReceipt, type ReadFile } from '../destination';
@@ -26,6 +31,7 @@ export { akeneoAssetCode } from './assetCode';
 
 /** Akeneo text attributes hold at most 255 characters unless configured otherwise. */
 const MAX_TEXT = 255;
+const MAX_REMEMBERED_UPLOADS = 1000;
 
 export const akeneoKind: DestinationKind<AkeneoSettings> = {
   kind: 'akeneo',
@@ -57,6 +63,12 @@ class AkeneoDestination implements DestinationAdapter {
   private readonly client: AkeneoClient;
   /** Set once the family has been seen: a missing family is reported as such, not as a failed upload. */
   private familyChecked = false;
+  /**
+   * Media files uploaded but not yet in their asset (the PATCH failed with a 5xx, a 429 or a dropped
+   * connection before it was accepted): an attempt in this process reuses the code instead of
+   * uploading the same bytes again. Keyed by asset code and content hash; bounded.
+   */
+  private readonly uploaded = new Map<string, string>();
 
   constructor(
     private readonly settings: AkeneoSettings,
@@ -111,16 +123,35 @@ class AkeneoDestination implements DestinationAdapter {
       return { remoteId: code, alreadyPresent: true, details: { assetFamily, mediaFileCode: held.data as string, variant: file.variant } };
     }
 
-    const bytes = await this.readChecked(file, readFile);
     const values = this.values(item, code);
-    const media = await this.client.uploadMediaFile(bytes, mediaFileName(code, file.format), file.contentType, signal);
-    values[mediaAttribute] = [{ locale: null, channel: null, data: media.code }];
-    const status = await this.client.patchAsset(assetFamily, { code, values }, signal);
+    const uploadKey = `${code}:${file.sha256}`;
+    let mediaCode = this.uploaded.get(uploadKey);
+    let status: 201 | 204;
+    try {
+      if (!mediaCode) {
+        const bytes = await this.readChecked(file, readFile);
+        mediaCode = (await this.client.uploadMediaFile(bytes, mediaFileName(code, file.format), file.contentType, signal)).code;
+        this.remember(uploadKey, mediaCode);
+      }
+      values[mediaAttribute] = [{ locale: null, channel: null, data: mediaCode }];
+      status = await this.client.patchAsset(assetFamily, { code, values }, signal);
+    } catch (err) {
+      // A rejected asset write may be about the media file itself: the next attempt uploads afresh.
+      if (err instanceof PublishError && !err.retryable) this.uploaded.delete(uploadKey);
+      throw err;
+    }
+    this.uploaded.delete(uploadKey);
+    const media = { code: mediaCode };
     return {
       remoteId: code,
       alreadyPresent: false,
       details: { assetFamily, mediaFileCode: media.code, variant: file.variant, status, ...(item.altText.length > MAX_TEXT && this.settings.altAttribute ? { altTruncated: true } : {}) },
     };
+  }
+
+  private remember(key: string, mediaCode: string): void {
+    this.uploaded.set(key, mediaCode);
+    while (this.uploaded.size > MAX_REMEMBERED_UPLOADS) this.uploaded.delete(this.uploaded.keys().next().value!);
   }
 
   private async checkFamily(signal?: AbortSignal): Promise<void> {
