@@ -189,6 +189,13 @@ describe('publishing', () => {
     expect(JSON.stringify(receipt)).not.toContain(DEFAULT_AKENEO_CLIENT.secret);
   });
 
+  it("the stand-in's own destination settings validate and publish", async () => {
+    const a = akeneoKind.create(parseAkeneoSettings(akeneo.destinationSettings()), { env: akeneo.env() });
+    const it1 = item({ locale: undefined });
+    await a.publish(it1, readFile);
+    expect(akeneo.assets('packshots').find((x) => x.code === akeneoAssetCode(it1))?.values.alt_text?.[0]?.locale).toBe('en_US');
+  });
+
   it('test() proves the credentials and the family with harmless reads', async () => {
     const before = akeneo.record.uploads.length + akeneo.record.assetWrites.length;
     await expect(adapter().test()).resolves.toMatchObject({ ok: true, detail: expect.stringContaining('packshots') });

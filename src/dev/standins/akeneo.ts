@@ -148,6 +148,8 @@ export interface RunningAkeneoStandIn {
   assets(family: string): Array<{ code: string; values: Record<string, StoredValue[]> }>;
   /** `${prefix}_CLIENT_ID`... for the first client, as a destination reads them. */
   env(prefix?: string): Record<string, string>;
+  /** Destination settings that publish into the default family here (for the local stack and tests). */
+  destinationSettings(name?: string): { name: string; kind: 'akeneo'; baseUrl: string; assetFamily: string; altAttribute: string; altLocalizable: true; defaultLocale: string };
   close(): Promise<void>;
 }
 
@@ -540,6 +542,15 @@ export async function startAkeneoStandIn(options: AkeneoStandInOptions = {}): Pr
       const c = clients[0]!;
       return { [`${prefix}_CLIENT_ID`]: c.clientId, [`${prefix}_SECRET`]: c.secret, [`${prefix}_USERNAME`]: c.username, [`${prefix}_PASSWORD`]: c.password };
     },
+    destinationSettings: (name = 'akeneo') => ({
+      name,
+      kind: 'akeneo',
+      baseUrl: url,
+      assetFamily: DEFAULT_AKENEO_FAMILY.code,
+      altAttribute: 'alt_text',
+      altLocalizable: true,
+      defaultLocale: 'en_US',
+    }),
     close: () => app.close(),
   };
 }

@@ -113,7 +113,7 @@ class AkeneoDestination implements DestinationAdapter {
   async publish(item: PublishItem, readFile: ReadFile, signal?: AbortSignal): Promise<PublishReceipt> {
     const { assetFamily, mediaAttribute } = this.settings;
     const file = item.files[0];
-    if (!file) throw new PublishError(`no file to publish for ${item.sku}/${item.slot} v${item.version} (check this destination's variants)`, 'rejected', false);
+    if (!file) throw new PublishError(`no file to publish for ${item.sku}/${item.slot} v${item.version} (check this destination's slots)`, 'rejected', false);
     const code = akeneoAssetCode(item);
     await this.checkFamily(signal);
 

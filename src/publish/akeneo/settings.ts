@@ -1,6 +1,8 @@
 /**
- * Settings of an Akeneo destination (one entry of a catalog's `destinations` array). Secrets never
- * live here: the client id, secret, username and password come from `${credentialsEnvPrefix}_*`.
+ * Settings of an Akeneo destination (one entry of a catalog's `destinations` array, without the
+ * publish step's own `slots`, `profile` and `enabled`, which it removes before asking this schema).
+ * Secrets never live here: the client id, secret, username and password come from
+ * `${credentialsEnvPrefix}_*` in the environment.
  */
 import { z } from 'zod';
 
@@ -73,13 +75,6 @@ export const akeneoSettingsSchema = z
         .string({ error: 'credentialsEnvPrefix must be a string' })
         .regex(/^[A-Z][A-Z0-9_]*$/, { error: 'credentialsEnvPrefix must be upper-case letters, digits and underscores, starting with a letter' })
         .default('AKENEO'),
-      /**
-       * Which stored variant is sent, per slot (`{ "hero": "zoom" }`, `*` for every other slot). The
-       * publish step reads it to choose `PublishItem.files`; the adapter sends the first file it gets.
-       */
-      variants: z.record(z.string().min(1), z.string().min(1, { error: 'variants values must name a variant' })).optional(),
-      /** A channel profile the channel gate checks before an item goes to this destination. */
-      profile: z.string().min(1, { error: 'profile must not be empty' }).optional(),
       /** Per-request time limit in milliseconds (an upload gets four times as long). */
       requestTimeoutMs: z.number().int().min(1_000, { error: 'requestTimeoutMs must be at least 1000' }).max(300_000, { error: 'requestTimeoutMs must be at most 300000' }).default(30_000),
     },
