@@ -434,6 +434,36 @@ describe('faults end published, with one asset write per version', () => {
   });
 });
 
+describe('concurrency', () => {
+  it('the stand-in answers 429 beyond 4 calls at once per connection; the adapter never exceeds them', async () => {
+    const slow = await startAkeneoStandIn({ latencyMs: 60 });
+    try {
+      const a = akeneoKind.create(akeneoKind.settingsSchema.parse({ ...settings(), baseUrl: slow.url }), { env: slow.env() });
+      await a.test();
+      const items = Array.from({ length: 10 }, () => item());
+      const results = await Promise.all(items.map((x) => a.publish(x, readFile)));
+      expect(results.every((r) => !r.alreadyPresent)).toBe(true);
+      expect(slow.record.requests.filter((r) => r.status === 429)).toHaveLength(0);
+      expect(slow.record.assetWrites).toHaveLength(10);
+
+      const { access_token } = (await (
+        await fetch(`${slow.url}/api/oauth/v1/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${DEFAULT_AKENEO_CLIENT.clientId}:${DEFAULT_AKENEO_CLIENT.secret}`).toString('base64')}` },
+          body: JSON.stringify({ grant_type: 'password', username: DEFAULT_AKENEO_CLIENT.username, password: DEFAULT_AKENEO_CLIENT.password }),
+        })
+      ).json()) as { access_token: string };
+      const statuses = await Promise.all(
+        Array.from({ length: 6 }, async () => (await fetch(`${slow.url}/api/rest/v1/asset-families/packshots`, { headers: { authorization: `Bearer ${access_token}` } })).status),
+      );
+      expect(statuses.filter((s) => s === 200)).toHaveLength(4);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(2);
+    } finally {
+      await slow.close();
+    }
+  });
+});
+
 describe('the stand-in is stricter than Akeneo', () => {
   let token = '';
   beforeAll(async () => {

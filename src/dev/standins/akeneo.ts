@@ -19,12 +19,14 @@
  * - `GET` of an asset family, an asset attribute, an asset, and a media file's download.
  *
  * It records every token, upload and asset write, applies the family's product link rule (the SKU
- * attribute's value links the asset to that product) and injects faults: expired tokens, 429 bursts
+ * attribute's value links the asset to that product), answers 429 beyond 4 concurrent calls per
+ * connection (Akeneo's documented fair-usage limit) and injects faults: expired tokens, 429 bursts
  * with Retry-After, 5xx, and connections dropped before or after a request was accepted.
  * Every answer carries `X-Standin: akeneo` so nobody mistakes it for a real PIM.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { inspectImage, isImageRejectedError, type InputFormat } from '../../imaging';
@@ -83,6 +85,10 @@ export interface AkeneoStandInOptions {
   /** Image types an upload may be (decoded to check). */
   allowedFormats?: InputFormat[];
   maxFileBytes?: number;
+  /** Time each authenticated call takes (so concurrency limits can be seen). */
+  latencyMs?: number;
+  /** Concurrent authenticated calls per connection before 429 (Akeneo documents 4). */
+  maxConcurrentPerClient?: number;
   faults?: AkeneoFault[];
 }
 
@@ -215,6 +221,9 @@ export async function startAkeneoStandIn(options: AkeneoStandInOptions = {}): Pr
   const refreshTtl = options.refreshTtlSeconds ?? 14 * 24 * 3600;
   const allowedFormats = new Set(options.allowedFormats ?? ['jpeg', 'png', 'webp', 'avif']);
   const maxFileBytes = options.maxFileBytes ?? 32 * 1024 * 1024;
+  const maxConcurrent = options.maxConcurrentPerClient ?? 4;
+  const latencyMs = options.latencyMs ?? 0;
+  const inFlight = new Map<string, number>();
 
   const accessTokens = new Map<string, { clientId: string; expiresAt: number }>();
   const refreshTokens = new Map<string, { clientId: string; username: string; expiresAt: number }>();
@@ -306,7 +315,7 @@ export async function startAkeneoStandIn(options: AkeneoStandInOptions = {}): Pr
     return true;
   }
 
-  function authenticate(request: FastifyRequest, route: AkeneoRoute): string {
+  function authenticate(request: FastifyRequest, reply: FastifyReply, route: AkeneoRoute): string {
     const header = request.headers.authorization;
     if (typeof header !== 'string' || header === '') throw answer(401, 'Authentication is required');
     const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
@@ -315,7 +324,28 @@ export async function startAkeneoStandIn(options: AkeneoStandInOptions = {}): Pr
     if (!token) throw answer(401, 'The access token provided is invalid.');
     if (takeFault(route, ['expiredToken'])) token.expiresAt = Date.now() - 1;
     if (Date.now() >= token.expiresAt) throw answer(401, 'The access token provided has expired.');
+    // Akeneo's fair-usage limit: a few calls at once per connection, the rest answered 429.
+    const active = inFlight.get(token.clientId) ?? 0;
+    if (active >= maxConcurrent) {
+      void reply.header('Retry-After', '1');
+      throw answer(429, `Too many concurrent requests: at most ${maxConcurrent} at once per connection.`);
+    }
+    inFlight.set(token.clientId, active + 1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      inFlight.set(token.clientId, (inFlight.get(token.clientId) ?? 1) - 1);
+    };
+    reply.raw.once('finish', release);
+    reply.raw.once('close', release);
     return token.clientId;
+  }
+
+  /** Authenticated, counted against the concurrency limit, then held for `latencyMs` like a busy PIM. */
+  async function admit(request: FastifyRequest, reply: FastifyReply, route: AkeneoRoute): Promise<void> {
+    authenticate(request, reply, route);
+    if (latencyMs > 0) await sleep(latencyMs);
   }
 
   function family(code: string): AkeneoStandInFamily {
@@ -376,7 +406,7 @@ export async function startAkeneoStandIn(options: AkeneoStandInOptions = {}): Pr
 
   // ---- asset families and attributes ----
   app.get<{ Params: { family: string } }>('/api/rest/v1/asset-families/:family', async (request, reply) => {
-    authenticate(request, 'family');
+    await admit(request, reply, 'family');
     if (injected(request, reply, 'family')) return reply;
     const f = family(request.params.family);
     const media = f.attributes.find((a) => a.type === 'media_file');
@@ -399,7 +429,7 @@ export async function startAkeneoStandIn(options: AkeneoStandInOptions = {}): Pr
   });
 
   app.get<{ Params: { family: string; attribute: string } }>('/api/rest/v1/asset-families/:family/attributes/:attribute', async (request, reply) => {
-    authenticate(request, 'attribute');
+    await admit(request, reply, 'attribute');
     if (injected(request, reply, 'attribute')) return reply;
     const f = family(request.params.family);
     const a = f.attributes.find((x) => x.code === request.params.attribute);
@@ -417,7 +447,7 @@ export async function startAkeneoStandIn(options: AkeneoStandInOptions = {}): Pr
 
   // ---- assets ----
   app.get<{ Params: { family: string; code: string } }>('/api/rest/v1/asset-families/:family/assets/:code', async (request, reply) => {
-    authenticate(request, 'getAsset');
+    await admit(request, reply, 'getAsset');
     if (injected(request, reply, 'getAsset')) return reply;
     const f = family(request.params.family);
     const asset = assets.get(f.code)!.get(request.params.code);
@@ -426,7 +456,7 @@ export async function startAkeneoStandIn(options: AkeneoStandInOptions = {}): Pr
   });
 
   app.patch<{ Params: { family: string; code: string } }>('/api/rest/v1/asset-families/:family/assets/:code', async (request, reply) => {
-    authenticate(request, 'patchAsset');
+    await admit(request, reply, 'patchAsset');
     if (injected(request, reply, 'patchAsset')) return reply;
     requireContentType(request, ['application/json']);
     const f = family(request.params.family);
@@ -475,7 +505,7 @@ export async function startAkeneoStandIn(options: AkeneoStandInOptions = {}): Pr
 
   // ---- asset media files ----
   app.post('/api/rest/v1/asset-media-files', async (request, reply) => {
-    authenticate(request, 'upload');
+    await admit(request, reply, 'upload');
     if (injected(request, reply, 'upload')) return reply;
     requireContentType(request, ['multipart/form-data']);
     let file: { filename: string; bytes: Buffer } | undefined;
@@ -516,7 +546,7 @@ export async function startAkeneoStandIn(options: AkeneoStandInOptions = {}): Pr
   });
 
   app.get<{ Params: { '*': string } }>('/api/rest/v1/asset-media-files/*', async (request, reply) => {
-    authenticate(request, 'download');
+    await admit(request, reply, 'download');
     if (injected(request, reply, 'download')) return reply;
     const file = mediaFiles.get(request.params['*']);
     if (!file) throw answer(404, `Media file "${request.params['*']}" does not exist.`);

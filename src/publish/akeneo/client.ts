@@ -49,6 +49,12 @@ interface Token {
   renewAt: number;
 }
 
+/**
+ * Akeneo allows 4 concurrent API calls per connection (api.akeneo.com, REST API limitations); more
+ * are answered 429. Every publication through one destination shares these slots.
+ */
+const MAX_CONCURRENT_CALLS = 4;
+
 type RequestBody = NonNullable<RequestInit['body']>;
 
 /** Largest error body read back (Akeneo's are small JSON; a proxy's HTML page need not be kept whole). */
@@ -57,6 +63,8 @@ const MAX_ERROR_BODY = 16 * 1024;
 export class AkeneoClient {
   private token?: Token;
   private pendingToken?: Promise<Token>;
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly options: AkeneoClientOptions) {}
 
@@ -243,6 +251,7 @@ export class AkeneoClient {
     operation: string,
     req: { method: string; url: string; headers: Record<string, string>; body?: RequestBody; signal?: AbortSignal; timeoutMs: number },
   ): Promise<Response> {
+    await this.acquire();
     const timeout = AbortSignal.timeout(req.timeoutMs);
     const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
     try {
@@ -255,7 +264,24 @@ export class AkeneoClient {
       }
       const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
       throw new PublishError(`could not reach Akeneo to ${operation}: ${cause}`, 'network', true);
+    } finally {
+      this.release();
     }
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.active < MAX_CONCURRENT_CALLS) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Hands the slot to the next waiting call, or frees it. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
   }
 }
 
