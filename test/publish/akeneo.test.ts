@@ -445,6 +445,9 @@ describe('concurrency', () => {
       expect(results.every((r) => !r.alreadyPresent)).toBe(true);
       expect(slow.record.requests.filter((r) => r.status === 429)).toHaveLength(0);
       expect(slow.record.assetWrites).toHaveLength(10);
+      // One family lookup and one token for the whole burst.
+      expect(slow.record.requests.filter((r) => r.route === 'family')).toHaveLength(1);
+      expect(slow.record.tokens).toHaveLength(1);
 
       const { access_token } = (await (
         await fetch(`${slow.url}/api/oauth/v1/token`, {

@@ -62,7 +62,7 @@ class AkeneoDestination implements DestinationAdapter {
   readonly name: string;
   private readonly client: AkeneoClient;
   /** Set once the family has been seen: a missing family is reported as such, not as a failed upload. */
-  private familyChecked = false;
+  private familyChecked?: Promise<void>;
   /**
    * Media files uploaded but not yet in their asset (the PATCH failed with a 5xx, a 429 or a dropped
    * connection before it was accepted): an attempt in this process reuses the code instead of
@@ -86,7 +86,7 @@ class AkeneoDestination implements DestinationAdapter {
 
   async test(signal?: AbortSignal): Promise<{ ok: true; detail: string }> {
     await this.client.accessToken(signal);
-    await this.checkFamily(signal);
+    await this.checkFamily();
     const { assetFamily, mediaAttribute, skuAttribute, altAttribute } = this.settings;
     const checks: Array<[string, string, string[]]> = [
       ['mediaAttribute', mediaAttribute, ['media_file']],
@@ -115,7 +115,7 @@ class AkeneoDestination implements DestinationAdapter {
     const file = item.files[0];
     if (!file) throw new PublishError(`no file to publish for ${item.sku}/${item.slot} v${item.version} (check this destination's slots)`, 'rejected', false);
     const code = akeneoAssetCode(item);
-    await this.checkFamily(signal);
+    await this.checkFamily();
 
     const existing = await this.client.getAsset(assetFamily, code, signal);
     const held = existing?.values[mediaAttribute]?.find((v) => typeof v.data === 'string' && v.data !== '');
@@ -154,13 +154,19 @@ class AkeneoDestination implements DestinationAdapter {
     while (this.uploaded.size > MAX_REMEMBERED_UPLOADS) this.uploaded.delete(this.uploaded.keys().next().value!);
   }
 
-  private async checkFamily(signal?: AbortSignal): Promise<void> {
-    if (this.familyChecked) return;
-    const family = await this.client.getAssetFamily(this.settings.assetFamily, signal);
-    if (!family) {
-      throw new PublishError(`assetFamily: Akeneo has no asset family "${this.settings.assetFamily}" (or the API user may not see it)`, 'not_found', false);
-    }
-    this.familyChecked = true;
+  private checkFamily(): Promise<void> {
+    // Publications started together share one lookup (under its own time limit, not one caller's
+    // cancellation); a failed lookup is asked again next time.
+    this.familyChecked ??= (async () => {
+      const family = await this.client.getAssetFamily(this.settings.assetFamily);
+      if (!family) {
+        throw new PublishError(`assetFamily: Akeneo has no asset family "${this.settings.assetFamily}" (or the API user may not see it)`, 'not_found', false);
+      }
+    })().catch((err: unknown) => {
+      this.familyChecked = undefined;
+      throw err;
+    });
+    return this.familyChecked;
   }
 
   /** The SKU (and alt text) values; the media value is added once the upload named it. */
