@@ -294,6 +294,16 @@ describe('refusals end as clear failures', () => {
     await expect(adapter().publish(item(), readFile, controller.signal)).rejects.not.toBeInstanceOf(PublishError);
   });
 
+  it("one caller's cancellation does not fail another publication waiting on the same token", async () => {
+    const controller = new AbortController();
+    const a = adapter();
+    const cancelled = a.publish(item(), readFile, controller.signal);
+    const other = a.publish(item(), readFile);
+    controller.abort(new Error('activity cancelled'));
+    await expect(cancelled).rejects.toThrow('activity cancelled');
+    await expect(other).resolves.toMatchObject({ alreadyPresent: false });
+  });
+
   it('an unreachable PIM is a retryable network failure', async () => {
     const gone = await startAkeneoStandIn();
     const url = gone.url;

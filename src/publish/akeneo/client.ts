@@ -140,31 +140,29 @@ export class AkeneoClient {
   private async currentToken(signal?: AbortSignal, stale?: Token): Promise<Token> {
     const held = this.token;
     if (held && held !== stale && this.options.now() < held.renewAt) return held;
-    // Concurrent publications share one token request.
-    this.pendingToken ??= this.obtainToken(held, signal).finally(() => {
+    // Concurrent publications share one token request, so it runs under its own time limit rather
+    // than one caller's cancellation; a cancelled caller stops waiting for it.
+    this.pendingToken ??= this.obtainToken(held).finally(() => {
       this.pendingToken = undefined;
     });
-    return this.pendingToken;
+    return signal ? abortable(this.pendingToken, signal) : this.pendingToken;
   }
 
-  private async obtainToken(previous: Token | undefined, signal?: AbortSignal): Promise<Token> {
+  private async obtainToken(previous: Token | undefined): Promise<Token> {
     if (previous?.refresh) {
       try {
-        this.token = await this.requestToken({ grant_type: 'refresh_token', refresh_token: previous.refresh }, signal);
+        this.token = await this.requestToken({ grant_type: 'refresh_token', refresh_token: previous.refresh });
         return this.token;
       } catch (err) {
         // A refused refresh token (expired, already used) is not fatal: the password grant starts over.
         if (!(err instanceof PublishError) || err.code !== 'bad_credentials') throw err;
       }
     }
-    this.token = await this.requestToken(
-      { grant_type: 'password', username: this.options.credentials.username, password: this.options.credentials.password },
-      signal,
-    );
+    this.token = await this.requestToken({ grant_type: 'password', username: this.options.credentials.username, password: this.options.credentials.password });
     return this.token;
   }
 
-  private async requestToken(grant: Record<string, string>, signal?: AbortSignal): Promise<Token> {
+  private async requestToken(grant: Record<string, string>): Promise<Token> {
     const { clientId, secret, variables } = this.options.credentials;
     const started = this.options.now();
     const res = await this.send('request a token', {
@@ -176,7 +174,6 @@ export class AkeneoClient {
         accept: 'application/json',
       },
       body: JSON.stringify(grant),
-      signal,
       timeoutMs: this.options.timeoutMs,
     });
     if (res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 408) {
@@ -283,6 +280,25 @@ export class AkeneoClient {
     if (next) next();
     else this.active--;
   }
+}
+
+/** The promise, or the signal's reason as soon as it aborts (the promise itself runs on). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: Error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 function assetPath(family: string, code: string): string {
