@@ -223,6 +223,15 @@ describe('publishing', () => {
     expectPublishedOnce(code);
   });
 
+  it('the same version published twice at once in one process is written once', async () => {
+    const a = adapter();
+    const it1 = item();
+    const [r1, r2] = await Promise.all([a.publish(it1, readFile), a.publish(it1, readFile)]);
+    expect([r1.alreadyPresent, r2.alreadyPresent]).toEqual([false, true]);
+    expect(uploadsFor(akeneoAssetCode(it1))).toHaveLength(1);
+    expectPublishedOnce(akeneoAssetCode(it1));
+  });
+
   it('a new version is a new asset; the old one stays as it was', async () => {
     const a = adapter();
     const v1 = item();

@@ -69,6 +69,7 @@ class AkeneoDestination implements DestinationAdapter {
    * uploading the same bytes again. Keyed by asset code and content hash; bounded.
    */
   private readonly uploaded = new Map<string, string>();
+  private readonly inProgress = new Map<string, Promise<PublishReceipt>>();
 
   constructor(
     private readonly settings: AkeneoSettings,
@@ -111,10 +112,26 @@ class AkeneoDestination implements DestinationAdapter {
   }
 
   async publish(item: PublishItem, readFile: ReadFile, signal?: AbortSignal): Promise<PublishReceipt> {
+    const code = akeneoAssetCode(item);
+    // Two publications of one version in this process (a retry overtaking a slow attempt) run one
+    // after the other, so the second finds the asset instead of uploading and writing it again.
+    const before = this.inProgress.get(code);
+    const run = (async () => {
+      if (before) await before.catch(() => undefined);
+      return this.publishOnce(item, code, readFile, signal);
+    })();
+    this.inProgress.set(code, run);
+    try {
+      return await run;
+    } finally {
+      if (this.inProgress.get(code) === run) this.inProgress.delete(code);
+    }
+  }
+
+  private async publishOnce(item: PublishItem, code: string, readFile: ReadFile, signal?: AbortSignal): Promise<PublishReceipt> {
     const { assetFamily, mediaAttribute } = this.settings;
     const file = item.files[0];
     if (!file) throw new PublishError(`no file to publish for ${item.sku}/${item.slot} v${item.version} (check this destination's slots)`, 'rejected', false);
-    const code = akeneoAssetCode(item);
     await this.checkFamily();
 
     const existing = await this.client.getAsset(assetFamily, code, signal);
@@ -141,11 +158,10 @@ class AkeneoDestination implements DestinationAdapter {
       throw err;
     }
     this.uploaded.delete(uploadKey);
-    const media = { code: mediaCode };
     return {
       remoteId: code,
       alreadyPresent: false,
-      details: { assetFamily, mediaFileCode: media.code, variant: file.variant, status, ...(item.altText.length > MAX_TEXT && this.settings.altAttribute ? { altTruncated: true } : {}) },
+      details: { assetFamily, mediaFileCode: mediaCode, variant: file.variant, status, ...(item.altText.length > MAX_TEXT && this.settings.altAttribute ? { altTruncated: true } : {}) },
     };
   }
 
