@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerAssetsCommand } from './commands/assets';
+import { registerEventsCommand } from './commands/events';
 import { registerImportCommand } from './commands/import';
 import { registerLedgerCommands } from './commands/ledger';
 import { registerLocalCommand } from './commands/local';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerLedgerCommands(program);
   registerLocalCommand(program);
   registerWebhookCommand(program);
+  registerEventsCommand(program);
   return program;
 }
 
