@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { redact } from '../../src/config/redact';
 import { DEFAULT_AKENEO_CLIENT, startAkeneoStandIn, type RunningAkeneoStandIn } from '../../src/dev/standins/akeneo';
 import { makeTestImage } from '../../src/dev/testImages';
 import { akeneoAssetCode, akeneoKind, parseAkeneoSettings, type AkeneoSettingsInput } from '../../src/publish/akeneo';
@@ -185,8 +186,9 @@ describe('publishing', () => {
     expect(asset.values.alt_text).toEqual([{ locale: 'en_US', channel: null, data: it1.altText }]);
     expect(akeneo.record.productLinks.packshots?.[it1.sku]).toEqual([code]);
     expectPublishedOnce(code);
-    // No secret in what the operator sees.
+    // No secret in what the operator sees, and none that any log or message could show.
     expect(JSON.stringify(receipt)).not.toContain(DEFAULT_AKENEO_CLIENT.secret);
+    expect(redact(`secret ${DEFAULT_AKENEO_CLIENT.secret} password ${DEFAULT_AKENEO_CLIENT.password}`)).toBe('secret [REDACTED] password [REDACTED]');
   });
 
   it("the stand-in's own destination settings validate and publish", async () => {

@@ -21,6 +21,7 @@
  * media, and a PATCH dropped after it was applied is found by the next attempt's lookup.
  */
 import { createHash } from 'node:crypto';
+import { registerSecret } from '../../config/redact';
 import { PublishError, type DestinationAdapter, type DestinationContext, type DestinationKind, type PublishFile, type PublishItem, type PublishReceipt, type ReadFile } from '../destination';
 import { akeneoAssetCode, akeneoLocaleFor, mediaFileName } from './assetCode';
 import { AkeneoClient, type AssetValue } from './client';
@@ -48,11 +49,16 @@ function readCredentials(settings: AkeneoSettings, env: DestinationContext['env'
     }
     return value;
   };
+  const secret = read(names.secret);
+  const password = read(names.password);
+  // From here on no log line, error message or results page can show them, whoever echoes them.
+  registerSecret(secret);
+  registerSecret(password);
   return {
     clientId: read(names.clientId),
-    secret: read(names.secret),
+    secret,
     username: read(names.username),
-    password: read(names.password),
+    password,
     variables: `${names.clientId}, ${names.secret}, ${names.username} and ${names.password}`,
   };
 }
