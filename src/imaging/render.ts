@@ -1,10 +1,17 @@
 import sharp, { type OutputInfo, type Sharp } from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits, type InputFormat, readImageHeader, sha256Hex, toImageRejection, untrustedInputOptions } from './inspect';
+import type { ChannelProfile } from '../shared/channelProfiles';
+import { channelDecodeEdge, renderChannels, type RenderedChannel } from './channels';
+import { buildXmpPacket, type ProvenanceFacts } from './provenance';
 import { FORMAT_DEFAULTS, type VariantFormat, type VariantSpec, variantSetSchema } from './variantSpec';
 
 export interface RenderOptions {
   limits?: ImageLimits;
+  /** Channel profiles to make a variant of and check, from the same decoded pixels. */
+  channels?: readonly ChannelProfile[];
+  /** When given, every variant carries this provenance as XMP and an sRGB ICC profile. */
+  provenance?: ProvenanceFacts;
 }
 
 export interface RenderedVariant {
@@ -28,6 +35,8 @@ export interface RenderResult {
   source: { width: number; height: number; format: InputFormat; sha256: string };
   variants: RenderedVariant[];
   placeholder: Placeholder;
+  /** One per requested channel profile: its variant and its check. */
+  channels: RenderedChannel[];
 }
 
 /** ThumbHash accepts at most 100x100 input. */
@@ -39,15 +48,18 @@ const WHITE = { r: 255, g: 255, b: 255 };
  *
  * The input is decoded exactly once, into oriented 8-bit sRGB pixels no larger than the largest variant
  * (CMYK, 16-bit, greyscale and ICC-tagged inputs all end up there). Every variant is then one clone of
- * that decoded image: one resize, one encode, no metadata (nothing from the input is copied to outputs).
+ * that decoded image: one resize, one encode. Nothing from the input's metadata is copied to outputs; with
+ * `provenance`, each output carries that XMP packet and an sRGB profile (same facts, same bytes).
  * Encodes run concurrently so libvips' thread pool is busy.
  */
 export async function renderVariants(bytes: Buffer, variants: readonly VariantSpec[], opts: RenderOptions = {}): Promise<RenderResult> {
   const specs = variantSetSchema.parse(variants);
   const limits = opts.limits ?? DEFAULT_IMAGE_LIMITS;
+  const xmp = opts.provenance ? buildXmpPacket(opts.provenance) : undefined;
   const { info } = await readImageHeader(bytes, limits);
 
-  const largest = Math.max(PLACEHOLDER_EDGE, ...specs.map((s) => s.maxEdge));
+  const profiles = opts.channels ?? [];
+  const largest = Math.max(PLACEHOLDER_EDGE, ...specs.map((s) => s.maxEdge), channelDecodeEdge(profiles));
   let decoded: { data: Buffer; info: OutputInfo };
   try {
     decoded = await sharp(bytes, untrustedInputOptions(limits))
@@ -65,18 +77,19 @@ export async function renderVariants(bytes: Buffer, variants: readonly VariantSp
   const base = sharp(decoded.data, { raw: { width, height, channels } });
   const alpha = channels === 4 ? (hasTransparency(decoded.data) ? 'transparent' : 'opaque') : 'none';
 
-  const [placeholder, ...rendered] = await Promise.all([
-    renderPlaceholder(base.clone()),
-    ...specs.map((spec) => renderOne(base.clone(), spec, alpha)),
+  const [checked, [placeholder, ...rendered]] = await Promise.all([
+    renderChannels({ data: decoded.data, width, height, channels }, profiles, alpha === 'transparent', xmp),
+    Promise.all([renderPlaceholder(base.clone()), ...specs.map((spec) => renderOne(base.clone(), spec, alpha, xmp))]),
   ]);
   return {
     source: { width: info.width, height: info.height, format: info.format, sha256: info.sha256 },
     variants: rendered,
     placeholder,
+    channels: checked,
   };
 }
 
-async function renderOne(pipeline: Sharp, spec: VariantSpec, alpha: 'none' | 'opaque' | 'transparent'): Promise<RenderedVariant> {
+async function renderOne(pipeline: Sharp, spec: VariantSpec, alpha: 'none' | 'opaque' | 'transparent', xmp?: string): Promise<RenderedVariant> {
   let p = pipeline.resize(spec.maxEdge, spec.maxEdge, { fit: 'inside', withoutEnlargement: true });
   // An alpha channel that is fully opaque only costs bytes; JPEG has no alpha at all, so flatten on white
   // (the storefront background) rather than let transparent pixels turn black.
@@ -96,6 +109,9 @@ async function renderOne(pipeline: Sharp, spec: VariantSpec, alpha: 'none' | 'op
       p = p.jpeg({ quality, mozjpeg: true });
       break;
   }
+  // The pixels are already sRGB: the profile tags them so (libvips writes it as ICC in JPEG and WebP and
+  // as the colr box in AVIF), and the packet goes where each container keeps XMP (APP1, `XMP `, a mime item).
+  if (xmp) p = p.withIccProfile('srgb').withXmp(xmp);
   const { data, info } = await p.toBuffer({ resolveWithObject: true });
   return { name: spec.name, format: spec.format, width: info.width, height: info.height, bytes: data.length, sha256: sha256Hex(data), data };
 }

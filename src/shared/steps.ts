@@ -2,6 +2,7 @@
  * The shapes that cross between the product workflow and its activities: keys, URLs and small
  * summaries only, never image bytes. Workflow-safe.
  */
+import type { ChannelCheckSummary, ChannelProfile } from './channelProfiles';
 import { arrayOf, bool, num, objectOf, oneOf, optional, str } from './check';
 
 export const PRODUCT_TRIGGERS = ['webhook', 'import', 'refresh', 'schedule', 'manual', 'review'] as const;
@@ -57,6 +58,8 @@ export interface PlanSlotSummary {
   name: string;
   kind: 'generate' | 'edit' | 'compose';
   dependsOn: string[];
+  /** The slot's channel profiles, resolved (built-in and the plan's custom ones). */
+  channels?: ChannelProfile[];
 }
 
 /** Per-catalog review before publish: new assets wait for an operator's decision. */
@@ -166,10 +169,30 @@ export interface ImageOutcomeSummary {
 export interface StoredOutput {
   index: number;
   storageKey: string;
+  /** SHA-256 of the stored bytes (the content key's). */
   checksum: string;
   width: number;
   height: number;
   format: string;
+  /** SHA-256 of the bytes as the provider sent them, where marking changed the stored file. */
+  providerSha256?: string;
+  /** The provenance the stored original carries, which its variants carry too. */
+  provenance?: ProvenanceStamp;
+}
+
+/**
+ * Where a generated file came from, as its XMP says (IPTC digital source type `trainedAlgorithmicMedia`
+ * plus these). Fixed when the job is settled, so a retried step marks byte-identical files.
+ */
+export interface ProvenanceStamp {
+  model: string;
+  /** ISO-8601: the job's completion as the provider reports it, else the ledger row's opening. */
+  createdAt: string;
+  catalogId: string;
+  sku: string;
+  slot?: string;
+  provider?: string;
+  jobId?: string;
 }
 
 /** The paid step's result: submit, await and keep. */
@@ -188,6 +211,8 @@ export interface GenerateOutput {
 export interface MaterializeInput {
   idempotencyKey: string;
   outputs: StoredOutput[];
+  /** Channel profiles to make a variant of and check each output against. */
+  channels?: ChannelProfile[];
 }
 
 export interface VariantSummary {
@@ -210,6 +235,8 @@ export interface MaterializedOutput {
   placeholder: string;
   dominantColor: string;
   variants: VariantSummary[];
+  /** One check per channel profile; its variant is in `variants` under the profile's name. */
+  channelChecks?: ChannelCheckSummary[];
 }
 
 export interface RecordSlotInput {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAssetVersions, listCurrentAssets } from '../../src/db/repositories/assets';
 import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { labelReadingForAsset, labelReadingsForSlot } from '../../src/db/repositories/labelReadings';
-import { formatReviewStatus } from '../../src/cli/commands/reviewShow';
+import { formatReviewStatus } from '../../src/cli/commands/reviewShow.run';
 import { loadResultsData } from '../../src/db/repositories/results';
 import { DEFAULT_PLAN } from '../../src/shared/plan';
 import { productStatusQuery, reviewSignal, type ProductRunStatus, type ProductWorkflowResult } from '../../src/temporal/workflows';

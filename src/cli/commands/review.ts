@@ -1,13 +1,17 @@
 /** `catalog-assets review approve|reject`: an operator's decision on a slot waiting for review. */
 import type { Command } from 'commander';
-import { connectClient } from '../../temporal/client/connection';
-import { sendReviewDecision } from '../../temporal/client/product';
-import { CliError, configOrExit } from '../context';
-import { registerReviewShowCommand } from './reviewShow';
 
-export function registerReviewCommand(program: Command): void {
+export function register(program: Command): void {
   const review = program.command('review').description('Approve or reject new assets of catalogs that require review before publish.');
-  registerReviewShowCommand(review);
+  review
+    .command('show')
+    .description('Show what waits for review on a SKU, with the label OCR readings.')
+    .requiredOption('--catalog <id>', 'catalog id')
+    .requiredOption('--sku <sku>', 'SKU')
+    .option('--slot <slot>', 'only this slot')
+    .option('--json', 'the status as JSON')
+    .addHelpText('after', '\nExample:\n  $ catalog-assets review show --catalog acme --sku ABC-123 --slot label')
+    .action(async (f) => (await import('./reviewShow.run')).show(f));
   for (const verb of ['approve', 'reject'] as const) {
     review
       .command(verb)
@@ -18,17 +22,6 @@ export function registerReviewCommand(program: Command): void {
       .option('--note <text>', 'what to change (reject)')
       .option('--by <name>', 'who decides (recorded)', process.env.USER ?? 'operator')
       .addHelpText('after', `\nExample:\n  $ catalog-assets review ${verb} --catalog acme --sku ABC-123 --slot hero${verb === 'reject' ? ' --note "darker background"' : ''} --by alice`)
-      .action(async (f: { catalog: string; sku: string; slot: string; note?: string; by: string }) => {
-        const config = configOrExit();
-        const { client, connection } = await connectClient(config);
-        try {
-          const sent = await sendReviewDecision(client, f.catalog, f.sku, { slot: f.slot, decision: verb, note: f.note, by: f.by });
-          if (!sent.ok) throw new CliError(sent.message, 1);
-          const { workflowId } = sent;
-          process.stdout.write(`${verb === 'approve' ? 'approved' : 'rejected'} ${f.slot} of ${f.sku} (${workflowId})\n`);
-        } finally {
-          await connection.close();
-        }
-      });
+      .action(async (f) => (await import('./review.run')).decide(verb, f));
   }
 }

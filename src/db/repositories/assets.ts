@@ -3,32 +3,16 @@
  * publishes from, and the last attempt per slot. Writes are idempotent on natural keys.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
+import type { MaterializedOutput, VariantSummary } from '../../shared/steps';
 import type { Database, SlotOutcome } from '../schema';
+import { recordChannelChecks } from './channelChecks';
 import { completeLedgerEntry } from './jobs';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-export interface VariantRecord {
-  name: string;
-  format: string;
-  width: number;
-  height: number;
-  bytes: number;
-  sha256: string;
-  storageKey: string;
-}
-
-export interface OutputRecord {
-  index: number;
-  checksum: string;
-  width: number;
-  height: number;
-  format: string;
-  storageKey: string;
-  placeholder: string;
-  dominantColor: string;
-  variants: VariantRecord[];
-}
+/** What recordSlot writes: the imaging step's outputs and their variants, as the step returns them. */
+export type VariantRecord = VariantSummary;
+export type OutputRecord = MaterializedOutput;
 
 export interface RecordAssetsInput {
   catalogId: string;
@@ -217,6 +201,7 @@ export async function recordGeneratedAssets(db: Kysely<Database>, input: RecordA
           .onConflict((oc) => oc.columns(['asset_id', 'name']).doNothing())
           .execute();
       }
+      if (output.channelChecks?.length) await recordChannelChecks(trx, asset.id, output.channelChecks);
       recorded.push({ assetId: asset.id, version: asset.version, storageKey: asset.storage_key, checksum: asset.checksum });
     }
 

@@ -9,6 +9,7 @@ import { decideReview, getCurrentAsset, recordGeneratedAssets, recordSlotAttempt
 import { finishedAttempts, getLedgerEntry, noteLedgerError, unreleasedUnusable } from '../../db/repositories/jobs';
 import { inspectImage } from '../../imaging';
 import { labelExpectation } from '../../label/expectation';
+import { resolveChannels } from '../../imaging/channels';
 import { createSourceFetcher, DEFAULT_SOURCE_FETCH_POLICY, SourceUnavailableError, type SourceAttempt } from '../../net/sourceFetcher';
 import { LIMITS } from '../../provider/contract';
 import { CENTS_PER_IMAGE, FailureType, stepIdempotencyKey } from '../../shared';
@@ -184,7 +185,9 @@ export function createCatalogActivities(deps: ActivityDeps) {
         productName: product?.name ?? input.sku,
         attributesFingerprint: product?.attributes_fingerprint ?? '',
         productStatus: product ? product.status : 'missing',
-        slots: plan.slots.filter((s) => s.enabled).map((s) => ({ name: s.name, kind: s.kind, dependsOn: slotDependencies(s) })),
+        slots: plan.slots
+          .filter((s) => s.enabled)
+          .map((s) => ({ name: s.name, kind: s.kind, dependsOn: slotDependencies(s), ...(s.channels?.length ? { channels: resolveChannels(s.channels, plan.channelProfiles) } : {}) })),
       };
     },
 

@@ -1,5 +1,4 @@
-/** `catalog-assets review show`: what waits for review on a SKU, with the label check's readings. */
-import type { Command } from 'commander';
+/** What `catalog-assets review show` does, loaded when it runs: what waits for review on a SKU, with the label readings. */
 import type { LabelReadingSummary } from '../../shared/label';
 import { productWorkflowId } from '../../shared/ids';
 import { connectClient } from '../../temporal/client/connection';
@@ -28,24 +27,14 @@ export function formatReviewStatus(status: ProductRunStatus, slot?: string): str
   return lines.length ? lines.join('\n') : `no slot ${slot ?? ''} in this run`.replace('  ', ' ');
 }
 
-export function registerReviewShowCommand(review: Command): void {
-  review
-    .command('show')
-    .description('Show what waits for review on a SKU, with the label OCR readings.')
-    .requiredOption('--catalog <id>', 'catalog id')
-    .requiredOption('--sku <sku>', 'SKU')
-    .option('--slot <slot>', 'only this slot')
-    .option('--json', 'the status as JSON')
-    .addHelpText('after', '\nExample:\n  $ catalog-assets review show --catalog acme --sku ABC-123 --slot label')
-    .action(async (f: { catalog: string; sku: string; slot?: string; json?: boolean }) => {
-      const config = configOrExit();
-      const { client, connection } = await connectClient(config);
-      try {
-        const status = await client.workflow.getHandle(productWorkflowId(f.catalog, f.sku)).query(productStatusQuery).catch(() => undefined);
-        if (!status) throw new CliError(`no running asset plan for SKU ${f.sku} in catalog ${f.catalog}`, 1);
-        process.stdout.write(f.json ? `${JSON.stringify(status, null, 2)}\n` : `${formatReviewStatus(status, f.slot)}\n`);
-      } finally {
-        await connection.close();
-      }
-    });
+export async function show(f: { catalog: string; sku: string; slot?: string; json?: boolean }): Promise<void> {
+  const config = configOrExit();
+  const { client, connection } = await connectClient(config);
+  try {
+    const status = await client.workflow.getHandle(productWorkflowId(f.catalog, f.sku)).query(productStatusQuery).catch(() => undefined);
+    if (!status) throw new CliError(`no running asset plan for SKU ${f.sku} in catalog ${f.catalog}`, 1);
+    process.stdout.write(f.json ? `${JSON.stringify(status, null, 2)}\n` : `${formatReviewStatus(status, f.slot)}\n`);
+  } finally {
+    await connection.close();
+  }
 }
