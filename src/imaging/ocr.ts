@@ -32,7 +32,7 @@ export function ocrLanguageFor(locale: string | null | undefined): string | unde
 export interface OcrPaths {
   /** Folder holding `<code>.traineddata.gz`, inside the installed npm package. */
   langPath: string;
-  /** Where tesseract.js may keep the unpacked traineddata (writable). */
+  /** Where tesseract.js would keep the unpacked traineddata (writable; the cache is off, see startWorker). */
   cachePath: string;
   gzip: true;
   /** tesseract.js-core's folder, inside node_modules (never a CDN). */
@@ -67,9 +67,10 @@ async function startWorker(code: string): Promise<Worker> {
     cachePath: paths.cachePath,
     corePath: paths.corePath,
     gzip: paths.gzip,
-    // The unpacked model is cached per language folder; a damaged cache is replaced, not trusted (`refresh`
-    // would re-read the package every start, `write` reads the cache first).
-    cacheMethod: 'write',
+    // No cache of the unpacked model: unpacking 3 MB from the package costs tens of ms once per process,
+    // while a cache shared by processes can be read half-written by one starting as another writes it
+    // (and then fails for good). cachePath still points somewhere writable, never the working directory.
+    cacheMethod: 'none',
     errorHandler: () => undefined,
   });
   // Packaging text is a few short lines anywhere in the frame, not a page of prose.
