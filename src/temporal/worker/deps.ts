@@ -45,6 +45,7 @@ export function buildActivityDeps(
     providerIdentity: providerIdentity(config),
     idempotency: config.provider.idempotency,
     maxPaidAttempts: config.provider.maxPaidAttempts,
+    publicBaseUrl: config.publish.publicBaseUrl,
   };
 }
 

@@ -1,0 +1,8 @@
+/**
+ * The destination kinds this build knows. Each kind lives in its own folder (src/publish/akeneo,
+ * src/publish/shopify, src/publish/webhook) and is added here once it exists; tests bring their own.
+ */
+import type { DestinationKind } from './destination';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each kind has its own settings type
+export const DESTINATION_KINDS: ReadonlyArray<DestinationKind<any>> = [];
