@@ -107,7 +107,7 @@ export function assetFailedEvent(o: {
   return { id, type: 'asset.failed', occurredAt, data: { ...data, message: o.message.slice(0, 1_000) } };
 }
 
-export function refreshCompletedEvent(o: { workflowId: string; occurredAt: string; catalogId: string; status: string; counts: Record<string, number> }): OutboundEventInput {
+export function refreshCompletedEvent(o: { workflowId: string; occurredAt: string; catalogId: string; status: string; counts: object }): OutboundEventInput {
   return {
     id: `refresh.completed:${encodeURIComponent(o.workflowId)}`,
     type: 'refresh.completed',
@@ -120,8 +120,8 @@ export function refreshCompletedEvent(o: { workflowId: string; occurredAt: strin
 export interface PublishRunInput {
   catalogId: string;
   skus: string[];
-  /** Only these destinations (default: every enabled one). */
-  destinations?: string[];
+  /** The destinations (names) to publish to: the caller reads them from the catalog's settings. */
+  destinations: string[];
   slots?: string[];
   requestedBy: string;
 }

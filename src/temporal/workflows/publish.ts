@@ -21,7 +21,7 @@ export async function publishWorkflow(input: PublishRunInput): Promise<PublishRu
   }
   const info = workflowInfo();
   const steps = publishSteps(parseTaskQueueName(info.taskQueue)?.prefix ?? info.taskQueue);
-  const destinations = input.destinations ?? [];
+  const destinations = Array.isArray(input.destinations) ? input.destinations : [];
   const pairs = input.skus.flatMap((sku) => destinations.map((destination) => ({ sku, destination })));
   const result: PublishRunResult = { catalogId: input.catalogId, results: [], errors: [] };
   const events: OutboundEventInput[] = [];
@@ -60,7 +60,7 @@ export async function publishWorkflow(input: PublishRunInput): Promise<PublishRu
 }
 
 /** `refresh.completed` to the catalog's event destinations; a receiver that is down never fails the refresh. */
-export async function notifyRefreshCompleted(o: { catalogId: string; status: string; counts: Record<string, number> }): Promise<void> {
+export async function notifyRefreshCompleted(o: { catalogId: string; status: string; counts: object }): Promise<void> {
   const info = workflowInfo();
   const steps = publishSteps(parseTaskQueueName(info.taskQueue)?.prefix ?? info.taskQueue);
   const event = refreshCompletedEvent({ workflowId: info.workflowId, occurredAt: new Date().toISOString(), ...o });

@@ -20,6 +20,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { postgresSteps } from './proxies';
+import { notifyRefreshCompleted } from './publish';
 import { productWorkflowId } from '../../shared/ids';
 import { SA } from '../../shared/searchAttributes';
 import { checkedInput } from './input';
@@ -250,6 +251,7 @@ export async function refreshWorkflow(rawInput: RefreshWorkflowInput): Promise<R
       failureCount: progress.failureCount,
     },
   ]);
+  if (!input.dryRun) await notifyRefreshCompleted({ catalogId: input.catalogId, status: outcome, counts });
   return {
     ...counts,
     catalogId: input.catalogId,
