@@ -5,6 +5,7 @@ import { registerLedgerCommands } from './commands/ledger';
 import { registerLocalCommand } from './commands/local';
 import { registerMigrateCommand } from './commands/migrate';
 import { registerProviderCommand } from './commands/provider';
+import { registerPublishCommands } from './commands/publish';
 import { registerRefreshCommand } from './commands/refresh';
 import { registerResultsCommand } from './commands/results';
 import { registerReviewCommand } from './commands/review';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerLedgerCommands(program);
   registerLocalCommand(program);
   registerWebhookCommand(program);
+  registerPublishCommands(program);
   return program;
 }
 

@@ -7,6 +7,8 @@ import { createDb } from '../../db/connect';
 import type { Database } from '../../db/schema';
 import { catalogSummary, NotFoundError, skuStatus, type CatalogSummary, type SkuStatus } from '../../db/repositories/summaries';
 import { CliError, configOrExit } from '../context';
+import { readCatalogPlan } from '../../db/repositories/catalogs';
+import { destinationSummary } from '../../db/repositories/publications';
 
 /** Opens DATABASE_URL for one command; exit 3 when it is not configured. */
 export async function withDatabase<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
@@ -150,7 +152,12 @@ Examples:
         }
         const s = await catalogSummary(db, f.catalog, { top: f.top });
         if (!s) throw new CliError(`no catalog ${JSON.stringify(f.catalog)}`, 1);
-        process.stdout.write(f.json ? `${JSON.stringify(s)}\n` : `${catalogText(s)}\n`);
+        const names = ((await readCatalogPlan(db, f.catalog))?.publish?.destinations ?? []).map((d) => d.name);
+        const destinations = await destinationSummary(db, f.catalog, names);
+        const text = destinations.length
+          ? `\nDestinations (current assets)\n${table(destinations.map((d) => [d.destination, `${d.published} published`, `${d.pending} pending`, `${d.failed} failed`, `${d.skipped} skipped`, `${d.notSent} not sent`]))}`
+          : '';
+        process.stdout.write(f.json ? `${JSON.stringify({ ...s, destinations })}\n` : `${catalogText(s)}${text}\n`);
       });
     });
 }

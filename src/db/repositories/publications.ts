@@ -263,3 +263,25 @@ export async function currentAssetCount(db: Db, catalogId: string): Promise<numb
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+export interface DestinationSummary {
+  destination: string;
+  /** Current assets the destination shows. */
+  published: number;
+  pending: number;
+  failed: number;
+  skipped: number;
+  /** Current assets never offered to the destination. */
+  notSent: number;
+}
+
+/** How each destination stands against the catalog's current assets (`status`, the results page). */
+export async function destinationSummary(db: Db, catalogId: string, destinations: string[]): Promise<DestinationSummary[]> {
+  if (destinations.length === 0) return [];
+  const [counts, total] = await Promise.all([destinationCounts(db, catalogId), currentAssetCount(db, catalogId)]);
+  return destinations.map((destination) => {
+    const of = (status: PublicationStatus) => counts.find((c) => c.destination === destination && c.status === status)?.n ?? 0;
+    const s = { destination, published: of('published'), pending: of('pending'), failed: of('failed'), skipped: of('skipped') };
+    return { ...s, notSent: Math.max(0, total - s.published - s.pending - s.failed - s.skipped) };
+  });
+}
