@@ -6,6 +6,7 @@
  * the page of products, then current assets, their variants, the last attempts and the versions of the
  * page's SKUs, each one query), so a page of 200 SKUs costs the same handful of round trips as a page of 2.
  */
+import { publicationsOfAssets } from './publications';
 import { sql, type Kysely } from 'kysely';
 import { ledgerTotals, moneyFigures, type MoneyFigures } from './jobs';
 import type { Database } from '../schema';
@@ -44,6 +45,17 @@ export interface ResultsAsset {
   dominantColor: string;
   createdAt: string;
   variants: ResultsVariant[];
+  /** Where this version went: one entry per destination it was offered to. */
+  publications?: ResultsPublication[];
+}
+
+export interface ResultsPublication {
+  destination: string;
+  kind: string;
+  status: string;
+  remoteId: string | null;
+  error: string | null;
+  sentAt: string | null;
 }
 
 export interface ResultsAttempt {
@@ -185,6 +197,12 @@ export async function loadResultsData(db: Kysely<Database>, catalogId: string, o
         ]);
 
   const key = (sku: string, slot: string) => JSON.stringify([sku, slot]);
+  const publicationsByAsset = new Map<string, ResultsPublication[]>();
+  for (const p of await publicationsOfAssets(db, current.map((a) => a.id))) {
+    const list = publicationsByAsset.get(p.asset_id) ?? [];
+    list.push({ destination: p.destination, kind: p.destination_kind, status: p.status, remoteId: p.remote_id, error: p.last_error, sentAt: p.sent_at ? iso(p.sent_at) : null });
+    publicationsByAsset.set(p.asset_id, list);
+  }
   const variantsByAsset = new Map<string, ResultsVariant[]>();
   for (const v of variants) {
     const list = variantsByAsset.get(v.asset_id) ?? [];
@@ -209,6 +227,7 @@ export async function loadResultsData(db: Kysely<Database>, catalogId: string, o
       dominantColor: a.dominant_color,
       createdAt: iso(a.created_at),
       variants: variantsByAsset.get(a.id) ?? [],
+      publications: publicationsByAsset.get(a.id) ?? [],
     });
   }
   const attemptBySlot = new Map<string, ResultsAttempt>();
