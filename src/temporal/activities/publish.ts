@@ -43,6 +43,15 @@ function attemptInfo(): { attempt: number; final: boolean; signal?: AbortSignal;
   }
 }
 
+/** The SDK's activity log, or nothing outside an activity (tests, a direct call). */
+function warn(message: string, attrs: Record<string, unknown>): void {
+  try {
+    log.warn(message, attrs);
+  } catch {
+    // no activity context
+  }
+}
+
 export function publicationKey(k: { catalogId: string; sku: string; slot: string; version: number; destination: string }): string {
   return ['pub1', k.catalogId, k.sku, k.slot, `v${k.version}`, k.destination].map(encodeURIComponent).join(':');
 }
@@ -170,7 +179,7 @@ export function createPublishActivities(deps: ActivityDeps) {
           const code = permanent?.code ?? (err instanceof PublishError ? err.code : 'error');
           const final = permanent !== undefined || run.final;
           await markPublishAttempt(db, opened.id, { code, message, final });
-          log.warn('publication failed', { sku: input.sku, slot: asset.slot, destination: dest.settings.name, code, final, attempt: run.attempt });
+          warn('publication failed', { sku: input.sku, slot: asset.slot, destination: dest.settings.name, code, final, attempt: run.attempt });
           if (!final) {
             const retryAfterMs = err instanceof PublishError ? err.retryAfterMs : undefined;
             throw fail(FailureType.destinationUnavailable, `${dest.settings.name} (${code}) for SKU ${input.sku} slot ${asset.slot}: ${message}`, {
