@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rollbackSlot } from '../../src/db/repositories/assets';
 import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { upsertProducts } from '../../src/db/repositories/products';
+import { destinationSummary } from '../../src/db/repositories/publications';
+import { loadResultsData } from '../../src/db/repositories/results';
+import { renderResultsPage } from '../../src/results/render';
 import { PublishError } from '../../src/publish/destination';
 import type { PlanInput } from '../../src/shared/plan';
 import { SA } from '../../src/shared/searchAttributes';
@@ -156,6 +159,21 @@ describe('the publish step', () => {
     // The next run sends the failed one again (the shop may have the product by now).
     const { result: again } = await runSku(stack, 'P-5');
     expect(again.publish?.shop).toBe('published');
+  });
+
+  it('the results page and the status counts show where each image went', async () => {
+    const data = await loadResultsData(stack.database.db, CATALOG);
+    const p5 = data!.rows.find((r) => r.sku === 'P-5')!;
+    const hero = p5.cells.find((c) => c.slot === 'hero')!;
+    expect(hero.asset?.publications).toEqual([
+      expect.objectContaining({ destination: 'events', status: 'published' }),
+      expect.objectContaining({ destination: 'shop', kind: 'fake', status: 'published', remoteId: expect.stringContaining('P-5') }),
+    ]);
+    const html = renderResultsPage(data!);
+    expect(html).toContain('Published to (2)');
+    const summary = await destinationSummary(stack.database.db, CATALOG, ['shop', 'events']);
+    const currentAssets = 5 * 2;
+    expect(summary.find((s) => s.destination === 'shop')).toEqual({ destination: 'shop', published: currentAssets, pending: 0, failed: 0, skipped: 0, notSent: 0 });
   });
 
   it('nothing was uploaded twice for one version', () => {

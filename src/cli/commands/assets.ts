@@ -108,7 +108,7 @@ Examples:
         }
         // The destinations show the chosen version again (a publish run; nothing generated).
         const publish = await publishRollback(db, configOrExit(), { catalogId: f.catalog, sku: f.sku, slot: f.slot, from: r.from, to: r.to });
-        const result = { catalogId: f.catalog, sku: f.sku, slot: f.slot, from: r.from, to: r.to, publish };
+        const result = { catalogId: f.catalog, sku: f.sku, slot: f.slot, from: r.from, to: r.to, ...(publish.destinations.length > 0 ? { publish } : {}) };
         process.stdout.write(
           f.json
             ? `${JSON.stringify(result)}\n`

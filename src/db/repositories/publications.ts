@@ -230,17 +230,6 @@ export async function publicationsOfSku(db: Db, catalogId: string, sku: string) 
     .execute();
 }
 
-/** Publications of the given assets (the results page shows where each image went). */
-export async function publicationsOfAssets(db: Db, assetIds: string[]) {
-  if (assetIds.length === 0) return [];
-  return db
-    .selectFrom('publications')
-    .select(['asset_id', 'slot', 'version', 'sku', 'destination', 'destination_kind', 'status', 'remote_id', 'last_error', 'sent_at'])
-    .where('asset_id', 'in', assetIds)
-    .orderBy('destination')
-    .execute();
-}
-
 /** Per destination, how the catalog's current assets stand there (the `status` command). */
 export async function destinationCounts(db: Db, catalogId: string): Promise<Array<{ destination: string; status: PublicationStatus; n: number }>> {
   const rows = await db

@@ -6,7 +6,6 @@
  * the page of products, then current assets, their variants, the last attempts and the versions of the
  * page's SKUs, each one query), so a page of 200 SKUs costs the same handful of round trips as a page of 2.
  */
-import { publicationsOfAssets } from './publications';
 import { sql, type Kysely } from 'kysely';
 import { ledgerTotals, moneyFigures, type MoneyFigures } from './jobs';
 import type { Database } from '../schema';
@@ -48,6 +47,8 @@ export interface ResultsAsset {
   /** Where this version went: one entry per destination it was offered to. */
   publications?: ResultsPublication[];
 }
+
+type PublicationCell = Omit<ResultsPublication, 'sentAt'> & { sentAt: string | null };
 
 export interface ResultsPublication {
   destination: string;
@@ -155,6 +156,8 @@ export async function loadResultsData(db: Kysely<Database>, catalogId: string, o
             .select([
               'c.sku', 'c.slot', 'a.id', 'a.version', 'a.status', 'a.fingerprint', 'a.checksum', 'a.prompt', 'a.cost_cents', 'a.width',
               'a.height', 'a.format', 'a.storage_key', 'a.placeholder', 'a.dominant_color', 'a.created_at',
+              // Where this version went, in the same query (the page stays a fixed number of queries).
+              sql<PublicationCell[] | null>`(select json_agg(json_build_object('destination', p.destination, 'kind', p.destination_kind, 'status', p.status, 'remoteId', p.remote_id, 'error', p.last_error, 'sentAt', p.sent_at) order by p.destination) from publications p where p.asset_id = a.id)`.as('publications'),
             ])
             .where('c.catalog_id', '=', catalogId)
             .where('c.sku', 'in', skus)
@@ -197,12 +200,6 @@ export async function loadResultsData(db: Kysely<Database>, catalogId: string, o
         ]);
 
   const key = (sku: string, slot: string) => JSON.stringify([sku, slot]);
-  const publicationsByAsset = new Map<string, ResultsPublication[]>();
-  for (const p of await publicationsOfAssets(db, current.map((a) => a.id))) {
-    const list = publicationsByAsset.get(p.asset_id) ?? [];
-    list.push({ destination: p.destination, kind: p.destination_kind, status: p.status, remoteId: p.remote_id, error: p.last_error, sentAt: p.sent_at ? iso(p.sent_at) : null });
-    publicationsByAsset.set(p.asset_id, list);
-  }
   const variantsByAsset = new Map<string, ResultsVariant[]>();
   for (const v of variants) {
     const list = variantsByAsset.get(v.asset_id) ?? [];
@@ -227,7 +224,7 @@ export async function loadResultsData(db: Kysely<Database>, catalogId: string, o
       dominantColor: a.dominant_color,
       createdAt: iso(a.created_at),
       variants: variantsByAsset.get(a.id) ?? [],
-      publications: publicationsByAsset.get(a.id) ?? [],
+      publications: (a.publications ?? []).map((p) => ({ ...p, sentAt: p.sentAt ? new Date(p.sentAt).toISOString() : null })),
     });
   }
   const attemptBySlot = new Map<string, ResultsAttempt>();
