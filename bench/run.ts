@@ -12,11 +12,12 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
 import { BENCH_DIR, log, machineInfo, round, startTemporal, type TemporalServer } from './harness';
 import { runImaging } from './imaging';
+import { runProvenance } from './provenance';
 import { runRealistic } from './realistic';
 import { runScale } from './scale';
 import { runThroughput } from './throughput';
 
-const BENCHMARKS = ['throughput', 'imaging', 'scale', 'realistic'] as const;
+const BENCHMARKS = ['throughput', 'imaging', 'scale', 'realistic', 'provenance'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 const int = (name: string, min = 0) => (v: string) => {
@@ -171,6 +172,7 @@ async function main(): Promise<void> {
     await run('imaging', () =>
       runImaging({ reps: o.imagingReps, avifGrid: grid, concurrencyImages: o.imagingImages, concurrency: os.availableParallelism(), catalogOutputs: 30_000, candidate: parseCandidate(o.avifCandidate), inputFiles: o.imagingInput?.split(',').map((f) => f.trim()).filter(Boolean) }),
     );
+    await run('provenance', () => runProvenance({ reps: 3, images: 2 }));
     await run('scale', () =>
       runScale(temporal!, { skus: o.skus, tableSkus: o.tableSkus, dryRunPageSize: o.dryRunPageSize, dryRunSkusPerRun: o.dryRunSkusPerRun, historySamples: o.historySamples }),
     );
@@ -267,6 +269,7 @@ function printTable(r: Record<string, any>): void {
     rows.push({ benchmark: 'scale', figure: `dry-run refresh of ${h.skus} SKUs (s)`, value: h.dryRun.seconds });
   }
   if (h?.heroOnlyProductWorkflow) rows.push({ benchmark: 'scale', figure: 'events per product workflow (hero only)', value: h.heroOnlyProductWorkflow.events });
+  if (r.provenance) rows.push({ benchmark: 'provenance', figure: 'renderVariants CPU-s, 2048 px, default set: marked (XMP + sRGB)', value: r.provenance.renderCpuSeconds.marked, baseline: `unmarked ${r.provenance.renderCpuSeconds.plain}`, ratio: r.provenance.ratioMarkedToPlain });
   if (r.memory) rows.push({ benchmark: 'scale', figure: `worker peak RSS during the ${t?.n ?? ''}-SKU refresh (MB)`, value: r.memory.workerPeakRssMb });
   if (r.import) rows.push({ benchmark: 'scale', figure: `import ${r.import.products} products from CSV (s)`, value: r.import.seconds, baseline: r.import.importer.startsWith('FALLBACK') ? 'FALLBACK: upsertProducts' : 'importFile' });
   if (r.tables) rows.push({ benchmark: 'scale', figure: 'Postgres bytes per 1,000 SKUs with assets', value: r.tables.bytesPer1000Skus });

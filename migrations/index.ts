@@ -11,6 +11,7 @@ import * as operatorDecisions from './20261201T1000_operator_decisions';
 import * as refreshFailures from './20261201T1100_refresh_failures';
 import * as webhookSecrets from './20261201T1200_webhook_secrets';
 import * as publications from './20261201T1300_publications';
+import * as outboundDeliveries from './20261201T1310_outbound_deliveries';
 
 export const migrations: Record<string, Migration> = {
   '20261124T1900_initial': initial,
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '20261201T1100_refresh_failures': refreshFailures,
   '20261201T1200_webhook_secrets': webhookSecrets,
   '20261201T1300_publications': publications,
+  '20261201T1310_outbound_deliveries': outboundDeliveries,
 };

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerAssetsCommand } from './commands/assets';
+import { registerEventsCommand } from './commands/events';
 import { registerImportCommand } from './commands/import';
 import { registerLedgerCommands } from './commands/ledger';
 import { registerLocalCommand } from './commands/local';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerLocalCommand(program);
   registerWebhookCommand(program);
   registerPublishCommands(program);
+  registerEventsCommand(program);
   return program;
 }
 

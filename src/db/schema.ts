@@ -273,6 +273,22 @@ export interface PublicationsTable {
   sent_at: Timestamp | null;
 }
 
+/** Every delivery attempt of an outbound event (migrations/20261201T1310_outbound_deliveries.ts). */
+export interface OutboundDeliveriesTable {
+  id: Generated<string>;
+  catalog_id: string;
+  destination: string;
+  event_id: string;
+  event_type: string;
+  attempt: number;
+  outcome: 'delivered' | 'retryable' | 'rejected';
+  http_status: number | null;
+  answer: string | null;
+  duration_ms: number;
+  error: string | null;
+  attempted_at: Timestamp;
+}
+
 export interface Database {
   catalogs: CatalogsTable;
   products: ProductsTable;
@@ -291,6 +307,7 @@ export interface Database {
   refresh_budgets: RefreshBudgetsTable;
   budget_reservations: BudgetReservationsTable;
   publications: PublicationsTable;
+  outbound_deliveries: OutboundDeliveriesTable;
 }
 
 export type Catalog = Selectable<CatalogsTable>;

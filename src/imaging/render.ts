@@ -1,10 +1,13 @@
 import sharp, { type OutputInfo, type Sharp } from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits, type InputFormat, readImageHeader, sha256Hex, toImageRejection, untrustedInputOptions } from './inspect';
+import { buildXmpPacket, type ProvenanceFacts } from './provenance';
 import { FORMAT_DEFAULTS, type VariantFormat, type VariantSpec, variantSetSchema } from './variantSpec';
 
 export interface RenderOptions {
   limits?: ImageLimits;
+  /** When given, every variant carries this provenance as XMP and an sRGB ICC profile. */
+  provenance?: ProvenanceFacts;
 }
 
 export interface RenderedVariant {
@@ -39,12 +42,14 @@ const WHITE = { r: 255, g: 255, b: 255 };
  *
  * The input is decoded exactly once, into oriented 8-bit sRGB pixels no larger than the largest variant
  * (CMYK, 16-bit, greyscale and ICC-tagged inputs all end up there). Every variant is then one clone of
- * that decoded image: one resize, one encode, no metadata (nothing from the input is copied to outputs).
+ * that decoded image: one resize, one encode. Nothing from the input's metadata is copied to outputs; with
+ * `provenance`, each output carries that XMP packet and an sRGB profile (same facts, same bytes).
  * Encodes run concurrently so libvips' thread pool is busy.
  */
 export async function renderVariants(bytes: Buffer, variants: readonly VariantSpec[], opts: RenderOptions = {}): Promise<RenderResult> {
   const specs = variantSetSchema.parse(variants);
   const limits = opts.limits ?? DEFAULT_IMAGE_LIMITS;
+  const xmp = opts.provenance ? buildXmpPacket(opts.provenance) : undefined;
   const { info } = await readImageHeader(bytes, limits);
 
   const largest = Math.max(PLACEHOLDER_EDGE, ...specs.map((s) => s.maxEdge));
@@ -67,7 +72,7 @@ export async function renderVariants(bytes: Buffer, variants: readonly VariantSp
 
   const [placeholder, ...rendered] = await Promise.all([
     renderPlaceholder(base.clone()),
-    ...specs.map((spec) => renderOne(base.clone(), spec, alpha)),
+    ...specs.map((spec) => renderOne(base.clone(), spec, alpha, xmp)),
   ]);
   return {
     source: { width: info.width, height: info.height, format: info.format, sha256: info.sha256 },
@@ -76,7 +81,7 @@ export async function renderVariants(bytes: Buffer, variants: readonly VariantSp
   };
 }
 
-async function renderOne(pipeline: Sharp, spec: VariantSpec, alpha: 'none' | 'opaque' | 'transparent'): Promise<RenderedVariant> {
+async function renderOne(pipeline: Sharp, spec: VariantSpec, alpha: 'none' | 'opaque' | 'transparent', xmp?: string): Promise<RenderedVariant> {
   let p = pipeline.resize(spec.maxEdge, spec.maxEdge, { fit: 'inside', withoutEnlargement: true });
   // An alpha channel that is fully opaque only costs bytes; JPEG has no alpha at all, so flatten on white
   // (the storefront background) rather than let transparent pixels turn black.
@@ -96,6 +101,9 @@ async function renderOne(pipeline: Sharp, spec: VariantSpec, alpha: 'none' | 'op
       p = p.jpeg({ quality, mozjpeg: true });
       break;
   }
+  // The pixels are already sRGB: the profile tags them so (libvips writes it as ICC in JPEG and WebP and
+  // as the colr box in AVIF), and the packet goes where each container keeps XMP (APP1, `XMP `, a mime item).
+  if (xmp) p = p.withIccProfile('srgb').withXmp(xmp);
   const { data, info } = await p.toBuffer({ resolveWithObject: true });
   return { name: spec.name, format: spec.format, width: info.width, height: info.height, bytes: data.length, sha256: sha256Hex(data), data };
 }

@@ -92,6 +92,27 @@ export interface DestinationContext {
   /** Injected for tests; the global fetch otherwise. */
   fetch?: typeof fetch;
   now?: () => number;
+  /** Called after each delivery attempt of an outbound event (the webhook kind), for the delivery log. */
+  recordDelivery?: (entry: DeliveryAttempt) => Promise<void>;
+}
+
+/** One attempt to deliver an outbound event, as the delivery log keeps it (the log numbers the attempts). */
+export interface DeliveryAttempt {
+  eventId: string;
+  type: OutboundEvent['type'];
+  /** The destination's name in the catalog settings. */
+  destination: string;
+  /** The item's catalog, or the event's `data.catalogId`; the log's writer fills it in where neither says. */
+  catalogId?: string;
+  /** The HTTP status, when an answer came. */
+  status?: number;
+  /** The start of the answer's body (at most 500 characters, control characters removed). */
+  answer?: string;
+  durationMs: number;
+  /** Why the attempt failed (network, timeout, a status that is not 2xx); absent when delivered. */
+  error?: string;
+  outcome: 'delivered' | 'retryable' | 'rejected';
+  attemptedAt: Date;
 }
 
 /**

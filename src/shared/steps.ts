@@ -157,10 +157,30 @@ export interface ImageOutcomeSummary {
 export interface StoredOutput {
   index: number;
   storageKey: string;
+  /** SHA-256 of the stored bytes (the content key's). */
   checksum: string;
   width: number;
   height: number;
   format: string;
+  /** SHA-256 of the bytes as the provider sent them, where marking changed the stored file. */
+  providerSha256?: string;
+  /** The provenance the stored original carries, which its variants carry too. */
+  provenance?: ProvenanceStamp;
+}
+
+/**
+ * Where a generated file came from, as its XMP says (IPTC digital source type `trainedAlgorithmicMedia`
+ * plus these). Fixed when the job is settled, so a retried step marks byte-identical files.
+ */
+export interface ProvenanceStamp {
+  model: string;
+  /** ISO-8601: the job's completion as the provider reports it, else the ledger row's opening. */
+  createdAt: string;
+  catalogId: string;
+  sku: string;
+  slot?: string;
+  provider?: string;
+  jobId?: string;
 }
 
 /** The paid step's result: submit, await and keep. */

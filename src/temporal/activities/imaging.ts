@@ -28,7 +28,8 @@ export function createImagingActivities(deps: ActivityDeps) {
         }
         let rendered;
         try {
-          rendered = await renderVariants(bytes, deps.variants, { limits: deps.outputLimits });
+          const provenance = output.provenance ? { ...output.provenance, derivedFrom: output.checksum } : undefined;
+          rendered = await renderVariants(bytes, deps.variants, { limits: deps.outputLimits, ...(provenance ? { provenance } : {}) });
         } catch (err) {
           throw fail(FailureType.invalidImage, `output ${output.index} of step ${input.idempotencyKey} could not be turned into variants: ${(err as Error).message}`);
         }

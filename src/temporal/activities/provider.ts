@@ -32,10 +32,10 @@ import { getProduct } from '../../db/repositories/products';
 import { isProviderError } from '../../provider/errors';
 import type { ParsedJob } from '../../provider/client';
 import { CENTS_PER_IMAGE, FailureType } from '../../shared';
-import type { GenerateOutput, StoredOutput, SubmitInput } from '../../shared/steps';
+import type { GenerateOutput, ProvenanceStamp, StoredOutput, SubmitInput } from '../../shared/steps';
 import type { ActivityDeps } from './deps';
 import { fail, providerFailure, toFailure } from './failures';
-import { OriginalRejected, storeOriginal } from './originals';
+import { OriginalRejected, provenanceStamp, storeOriginal } from './originals';
 
 /** How often the paid step tells Temporal it is alive (the product workflow's heartbeat timeout is 15 s). */
 export const HEARTBEAT_EVERY_MS = 5_000;
@@ -184,7 +184,7 @@ export function createProviderActivities(deps: ActivityDeps) {
    * Downloads, validates and stores one output. An expired URL is re-read from the job once; a corrupt
    * download is tried again. What is still lost after that is marked unusable (billed, not kept).
    */
-  async function keepOutput(key: string, jobId: string, index: number, url: string): Promise<StoredOutput> {
+  async function keepOutput(key: string, jobId: string, index: number, url: string, stamp: ProvenanceStamp): Promise<StoredOutput> {
     const ctx = Context.current();
     let current = url;
     let refreshed = false;
@@ -213,7 +213,7 @@ export function createProviderActivities(deps: ActivityDeps) {
         throw toFailure(err, `downloading output ${index} of job ${jobId}`);
       }
       try {
-        return await storeOriginal(deps, index, bytes);
+        return await storeOriginal(deps, index, bytes, stamp);
       } catch (err) {
         if (err instanceof OriginalRejected && err.reason === 'corrupt') {
           lastProblem = err.message;
@@ -235,7 +235,7 @@ export function createProviderActivities(deps: ActivityDeps) {
   }
 
   /** The job is terminal: bill it, keep every delivered output, or say why nothing could be kept. */
-  async function settle(input: SubmitInput, job: ParsedJob): Promise<{ outputs: StoredOutput[]; imagesBilled: number; imageOutcomes: GenerateOutput['imageOutcomes'] }> {
+  async function settle(input: SubmitInput, job: ParsedJob, openedAt: Date): Promise<{ outputs: StoredOutput[]; imagesBilled: number; imageOutcomes: GenerateOutput['imageOutcomes'] }> {
     const key = input.idempotencyKey;
     const outcomes = job.imageOutcomes.map((o) => ({ index: o.index, outcome: o.outcome, code: o.code, message: o.message }));
     const billed = job.billedImages ?? job.outputs.length;
@@ -246,8 +246,9 @@ export function createProviderActivities(deps: ActivityDeps) {
       await failLedgerEntry(db, key, code, message);
       throw fail(code === 'content_rejected' ? FailureType.contentRejected : FailureType.jobFailed, message);
     }
+    const stamp = provenanceStamp({ ...input, model: deps.model, provider: deps.providerIdentity, jobId: job.jobId, openedAt, jobRaw: job.raw });
     const outputs: StoredOutput[] = [];
-    for (const o of job.outputs) outputs.push(await keepOutput(key, job.jobId, o.index, o.url));
+    for (const o of job.outputs) outputs.push(await keepOutput(key, job.jobId, o.index, o.url, stamp));
     await markDelivered(db, key, outputs);
     if (outputs.length < input.request.numImages) {
       log.warn('job delivered fewer images than requested', { jobId: job.jobId, delivered: outputs.length, outcomes });
@@ -317,7 +318,7 @@ export function createProviderActivities(deps: ActivityDeps) {
           log.info('job already known from the ledger, not sent again', { jobId });
         }
         const job = await awaitTerminal(jobId, progress);
-        const settled = await settle(input, job);
+        const settled = await settle(input, job, entry.created_at);
         return { jobId, adoptedJob: adopted, ...settled, polls: progress.polls, reused: false };
       } catch (err) {
         throw withJobId(err, jobId);
