@@ -17,6 +17,8 @@ import { SA } from '../../src/shared/searchAttributes';
 import { publishRunResult, startPublishRuns } from '../../src/temporal/client/publish';
 import { refreshResult, startRefresh } from '../../src/temporal/client/refresh';
 import { productStatusQuery, type ProductWorkflowResult } from '../../src/temporal/workflows';
+import { publishPlan } from '../../src/cli/commands/publish';
+import { runCli } from '../helpers/cli';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { fakeEventKind, fakeKind, newRecord, type FakeRecord } from '../publish/fakeKind';
 
@@ -174,6 +176,15 @@ describe('the publish step', () => {
     const summary = await destinationSummary(stack.database.db, CATALOG, ['shop', 'events']);
     const currentAssets = 5 * 2;
     expect(summary.find((s) => s.destination === 'shop')).toEqual({ destination: 'shop', published: currentAssets, pending: 0, failed: 0, skipped: 0, notSent: 0 });
+  });
+
+  it('a destination added later: `publish --dry-run` lists every current asset for it, and the command names a kind this build lacks', async () => {
+    const plan = await publishPlan(stack.database.db, { catalogId: CATALOG, destinations: [{ name: 'later', slots: { side: false } }] });
+    expect(plan).toHaveLength(5);
+    expect(plan.every((p) => p.slot === 'hero' && p.status === null && p.destination === 'later')).toBe(true);
+    const cli = await runCli(['publish', '--catalog', CATALOG, '--dry-run'], { ...process.env, DATABASE_URL: stack.database.url });
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toMatch(/destinations\.0\.kind: unknown destination kind "fake"/);
   });
 
   it('nothing was uploaded twice for one version', () => {
