@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # The catalog-assets image: one image for every role (worker, serve, setup, migrate, simulator),
-# chosen by the command. It runs built JavaScript: the build stage bundles the CLI (dist/cli.js,
-# esbuild) and the workflow code (dist/workflow-bundle.js, which workers load through WORKFLOW_BUNDLE
-# instead of bundling at start); the runtime stage has neither the TypeScript sources nor a transpiler.
+# chosen by the command. It runs built JavaScript: the build stage bundles the CLI (dist/cli.js and its
+# chunks, esbuild with code splitting: each command's implementation loads only when it runs) and the
+# workflow code (dist/workflow-bundle.js, which workers load through WORKFLOW_BUNDLE instead of bundling
+# at start); the runtime stage has neither the TypeScript sources nor a transpiler.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
@@ -39,7 +40,8 @@ ENV NODE_ENV=production \
     HTTP_PORT=8080 \
     WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
 COPY --from=deps /app/node_modules ./node_modules
-# Only what runs: the CLI launcher, the built CLI (migrations included) and the workflow bundle. With no
+# Only what runs: the CLI launcher, the built CLI (entry, chunks; migrations included) and the workflow
+# bundle, all of dist/. With no
 # src/ beside it, the launcher runs dist/ without looking for newer sources.
 COPY package.json ./
 COPY bin ./bin

@@ -423,6 +423,29 @@ export interface WorkerProcessConfig {
   apiStyle?: 'seed' | 'tasks';
 }
 
+/** What a bench run's worker takes from the run's own parts; the rest of WorkerProcessConfig is its knobs. */
+export interface BenchParts {
+  temporal: TemporalServer;
+  database: BenchDatabase;
+  sim: { url: string; apiKey: string };
+}
+
+/** The worker of one bench run, against its Temporal server, database and simulator. */
+export function startBenchWorker(
+  parts: BenchParts,
+  knobs: Omit<WorkerProcessConfig, 'temporalAddress' | 'namespace' | 'workflowBundlePath' | 'databaseUrl' | 'simulatorUrl' | 'apiKey'>,
+): Promise<WorkerProcess> {
+  return startWorkerProcess({
+    temporalAddress: parts.temporal.address,
+    namespace: parts.temporal.namespace,
+    workflowBundlePath: parts.temporal.workflowBundlePath,
+    databaseUrl: parts.database.url,
+    simulatorUrl: parts.sim.url,
+    apiKey: parts.sim.apiKey,
+    ...knobs,
+  });
+}
+
 export interface ActivityStat {
   count: number;
   /** Current attempt scheduled to started: time in the task queue (server and worker slots). */

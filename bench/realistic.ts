@@ -23,7 +23,7 @@ import {
   log,
   providerUtilization,
   round,
-  startWorkerProcess,
+  startBenchWorker,
   stats,
   summarizeJobTimings,
   type TemporalServer,
@@ -65,15 +65,9 @@ async function runOne(temporal: TemporalServer, o: RealisticOptions, c: number, 
     await upsertProducts(database.db, batch);
   }
   const prefix = `bench-realistic-${label}-${process.pid}`;
-  const worker = await startWorkerProcess({
-    temporalAddress: temporal.address,
-    namespace: temporal.namespace,
+  const worker = await startBenchWorker({ temporal, database, sim }, {
     taskQueuePrefix: prefix,
-    workflowBundlePath: temporal.workflowBundlePath,
-    databaseUrl: database.url,
     databasePoolSize: o.databasePoolSize,
-    simulatorUrl: sim.url,
-    apiKey: sim.apiKey,
     storageDir,
     variants: NEGLIGIBLE_VARIANTS,
     poll: PRODUCT_POLL,

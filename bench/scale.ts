@@ -30,7 +30,8 @@ import {
   OUT_DIR,
   round,
   startImageServer,
-  startWorkerProcess,
+  startBenchWorker,
+  type WorkerProcess,
   stats,
   type BenchDatabase,
   type HistoryAnalysis,
@@ -119,7 +120,7 @@ export async function runScale(temporal: TemporalServer, o: ScaleOptions) {
   const images = await startImageServer();
   // Tiny outputs (41 px): the default variant set is never enlarged, so its 12 encodes cost little.
   const sim = await startSimulator({ latencyMs: { min: 20, max: 60 }, maxRunning: 32, outputScale: 0.02, seed: 5 });
-  let worker: Awaited<ReturnType<typeof startWorkerProcess>> | undefined;
+  let worker: WorkerProcess | undefined;
   try {
     // 1. Import a CSV export.
     const csvFile = path.join(OUT_DIR, `catalog-${o.skus}.csv`);
@@ -138,15 +139,9 @@ export async function runScale(temporal: TemporalServer, o: ScaleOptions) {
 
     // 2. The worker (default variants: the sample refresh below must write realistic variant rows).
     const prefix = `bench-scale-${process.pid}`;
-    worker = await startWorkerProcess({
-      temporalAddress: temporal.address,
-      namespace: temporal.namespace,
+    worker = await startBenchWorker({ temporal, database, sim }, {
       taskQueuePrefix: prefix,
-      workflowBundlePath: temporal.workflowBundlePath,
-      databaseUrl: database.url,
       databasePoolSize: 20,
-      simulatorUrl: sim.url,
-      apiKey: sim.apiKey,
       storageDir,
       variants: [...DEFAULT_VARIANTS],
       poll: { initialMs: 50, maxIntervalMs: 200, maxWaitMs: 10 * 60_000 },

@@ -29,7 +29,7 @@ import {
   providerUtilization,
   round,
   startImageServer,
-  startWorkerProcess,
+  startBenchWorker,
   stats,
   summarizeJobTimings,
   type CpuReport,
@@ -169,15 +169,9 @@ async function runScenario(temporal: TemporalServer, plan: Plan, n: number, o: T
   await addProducts(database.db, `${catalogId}-warmup`, 1_000_000, warmupN, images?.url);
 
   const prefix = `bench-${label}-${process.pid}`;
-  const worker = await startWorkerProcess({
-    temporalAddress: temporal.address,
-    namespace: temporal.namespace,
+  const worker = await startBenchWorker({ temporal, database, sim }, {
     taskQueuePrefix: prefix,
-    workflowBundlePath: temporal.workflowBundlePath,
-    databaseUrl: database.url,
     databasePoolSize: o.databasePoolSize,
-    simulatorUrl: sim.url,
-    apiKey: sim.apiKey,
     storageDir,
     variants: NEGLIGIBLE_VARIANTS,
     poll: { ...o.poll, maxWaitMs: 30 * 60_000 },

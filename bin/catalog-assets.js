@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The package's CLI. It runs the build (dist/cli.js, made by `npm run build`, which `npm ci` runs
-// through `prepare`) when that is current, so a production process loads plain JavaScript. While a
+// The package's CLI. It runs the build (dist/cli.js and its chunks, made by `npm run build`, which
+// `npm ci` runs through `prepare`) when that is current, so a production process loads plain JavaScript,
+// and only the chunks of the command it runs (`--help` loads no command's implementation). While a
 // source file is newer than the build (someone is editing) or the build is missing, it runs the
 // TypeScript sources through tsx instead, so what runs is always what is in the tree.
 import fs from 'node:fs';

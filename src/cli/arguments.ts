@@ -27,3 +27,8 @@ export function latencyRange(value: string): { min: number; max: number } {
   if (min > max) throw new InvalidArgumentError('min must not exceed max');
   return { min, max };
 }
+
+export function positiveInt(value: string): number {
+  if (!/^\d{1,6}$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a whole number >= 1');
+  return Number(value);
+}

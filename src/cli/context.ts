@@ -1,16 +1,8 @@
-/** What every CLI command shares: configuration loaded once, errors that say what to do. */
+/** What every CLI command's implementation shares: configuration loaded once, errors that say what to do. */
 import { ConfigError, loadConfig, type Config } from '../config';
-import { redact } from '../config/redact';
+import { CliError } from './errors';
 
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-    this.name = 'CliError';
-  }
-}
+export { CliError, printError } from './errors';
 
 export function configOrExit(env: NodeJS.ProcessEnv = process.env): Config {
   try {
@@ -19,9 +11,4 @@ export function configOrExit(env: NodeJS.ProcessEnv = process.env): Config {
     if (err instanceof ConfigError) throw new CliError(`${err.message}\n(see the configuration table in README.md)`, 3);
     throw err;
   }
-}
-
-export function printError(err: unknown): void {
-  const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`error: ${redact(message)}\n`);
 }

@@ -1,26 +1,48 @@
+/**
+ * The `catalog-assets` command: one program, one module pair per command.
+ *
+ * Adding a command (e.g. `publish`):
+ *   1. `src/cli/commands/publish.ts` exports `register(program)`: the command's name, options, argument
+ *      parsers and help text. It imports only commander, `../arguments`, `../errors` and types, so
+ *      `--help` stays fast; its action is one line, `async (f) => (await import('./publish.run')).publish(f)`.
+ *   2. `src/cli/commands/publish.run.ts` is the implementation, loaded only when the command runs:
+ *      configuration (`../context`), the database (`../database`), Temporal, the runtime...
+ *   3. One line in COMMANDS below, where `--help` should list it.
+ * `npm run build` bundles this file with code splitting (scripts/build.mjs), so each `*.run.ts` and what
+ * it imports is a chunk of its own; the build refuses a `--help` path that loads Temporal, sharp,
+ * kysely, pg, fastify or zod (test/cli/help.test.ts checks the same on the running bin).
+ */
 import { Command, CommanderError } from 'commander';
-import { registerAssetsCommand } from './commands/assets';
-import { registerEventsCommand } from './commands/events';
-import { registerImportCommand } from './commands/import';
-import { registerLedgerCommands } from './commands/ledger';
-import { registerLocalCommand } from './commands/local';
-import { registerMigrateCommand } from './commands/migrate';
-import { registerProviderCommand } from './commands/provider';
-import { registerPublishCommands } from './commands/publish';
-import { registerRefreshCommand } from './commands/refresh';
-import { registerResultsCommand } from './commands/results';
-import { registerReviewCommand } from './commands/review';
-import { registerScheduleCommand } from './commands/schedule';
-import { registerServeCommand } from './commands/serve';
-import { registerSetupCommand } from './commands/setup';
-import { registerSimulatorCommand } from './commands/simulator';
-import { registerStatusCommand } from './commands/status';
-import { registerWebhookCommand } from './commands/webhook';
-import { registerWorkerCommand } from './commands/worker';
-import { CliError, printError } from './context';
+import { CliError, printError } from './errors';
 
 /** Exit codes that mean something to scripts. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, partial: 4 } as const;
+
+interface CommandModule {
+  register(program: Command): void;
+}
+
+/** Every command, in the order `--help` lists them. */
+const COMMANDS: CommandModule[] = await Promise.all([
+  import('./commands/worker'),
+  import('./commands/migrate'),
+  import('./commands/setup'),
+  import('./commands/refresh'),
+  import('./commands/schedule'),
+  import('./commands/review'),
+  import('./commands/import'),
+  import('./commands/serve'),
+  import('./commands/simulator'),
+  import('./commands/provider'),
+  import('./commands/status'),
+  import('./commands/assets'),
+  import('./commands/results'),
+  import('./commands/ledger'),
+  import('./commands/local'),
+  import('./commands/webhook'),
+  import('./commands/events'),
+  import('./commands/publish'),
+]);
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -28,24 +50,7 @@ export function buildProgram(): Command {
     .description("Keeps a commerce catalog's product imagery generated, current and correct.")
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerWorkerCommand(program);
-  registerMigrateCommand(program);
-  registerSetupCommand(program);
-  registerRefreshCommand(program);
-  registerScheduleCommand(program);
-  registerReviewCommand(program);
-  registerImportCommand(program);
-  registerServeCommand(program);
-  registerSimulatorCommand(program);
-  registerProviderCommand(program);
-  registerStatusCommand(program);
-  registerAssetsCommand(program);
-  registerResultsCommand(program);
-  registerLedgerCommands(program);
-  registerLocalCommand(program);
-  registerWebhookCommand(program);
-  registerPublishCommands(program);
-  registerEventsCommand(program);
+  for (const command of COMMANDS) command.register(program);
   return program;
 }
 

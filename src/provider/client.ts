@@ -22,6 +22,7 @@ import {
   requestSchemas,
   routeFor,
   tasksBody,
+  type AnswerOutput,
   type AnswerShape,
   type ApiStyle,
   type ComposeRequest,
@@ -104,14 +105,8 @@ export interface BalanceResult {
   raw: Record<string, unknown>;
 }
 
-export interface JobOutput {
-  index: number;
-  url: string;
-  contentType?: string;
-  width?: number;
-  height?: number;
-  expiresAt?: string;
-}
+/** A delivered output as the contract's answer reader reads it, whatever shape the answer came in. */
+export type JobOutput = AnswerOutput;
 
 export type ImageOutcomeKind = 'delivered' | 'rejected' | 'failed' | 'missing';
 

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 
-export const PRICE_PER_IMAGE_USD = 0.04;
+export { PRICE_PER_IMAGE_USD } from './price';
 export const DEFAULT_MODEL = 'seedream-4.5';
 
 /** Upstream model limits (design facts): outputs must be at least ~3.7 MP. */

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Command } from 'commander';
-import { registerSimulatorCommand } from '../../src/cli/commands/simulator';
+import { register as registerSimulatorCommand } from '../../src/cli/commands/simulator';
 
 let child: ChildProcess | undefined;
 afterEach(() => {

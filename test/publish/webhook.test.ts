@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { deliveryRecorder, listDeliveries } from '../../src/db/repositories/deliveries';
 import { RECORD_PATH, startWebhookReceiver, type ReceivedAttempt, type WebhookReceiver } from '../../src/dev/standins/webhookReceiver';
 import { PublishError, type DeliveryAttempt, type DestinationContext, type EventDestination, type PublishItem } from '../../src/publish/destination';
-import { assetFailedEvent, outboundEventId, refreshCompletedEvent, webhookKind } from '../../src/publish/webhook';
+import { webhookKind, wireEventId } from '../../src/publish/webhook';
 import { runCli } from '../helpers/cli';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
@@ -194,29 +194,33 @@ describe('signed deliveries to a receiver', () => {
     expect(receiver.record.attempts).toHaveLength(1);
     expect(JSON.parse(receiver.record.attempts[0]!.raw)).toEqual(failed);
 
-    const dotted = await failure(dest.send({ ...failed, id: 'evt.with.dots' }));
-    expect(dotted.message).toMatch(/event\.id/);
-    expect(dotted.retryable).toBe(false);
+    const undated = await failure(dest.send({ ...failed, occurredAt: 'yesterday' }));
+    expect(undated.message).toMatch(/event\.occurredAt/);
+    expect(undated.retryable).toBe(false);
     expect(receiver.record.attempts).toHaveLength(1);
   });
 
-  it('derives failure and refresh event ids from what they are about, and lists what arrived', async () => {
-    const at = new Date('2026-12-01T10:00:00.000Z');
-    const failed = (reason: string) => assetFailedEvent({ catalogId: CATALOG, sku: 'NC-002', slot: 'label', subject: 'product:events-test:NC-002:label:f1', errorType: 'ContentRejected', reason, occurredAt: at });
-    expect(failed('first report').id).toBe(failed('reported again').id);
-    expect(failed('x').id).toBe(outboundEventId('asset.failed', 'product:events-test:NC-002:label:f1'));
-    const done = refreshCompletedEvent({ catalogId: CATALOG, workflowId: 'refresh:events-test:1', occurredAt: at, dryRun: false, counts: { generated: 2, skipped: 5 }, costUsd: 0.08, failureCount: 1 });
-    expect(done.id).not.toBe(refreshCompletedEvent({ catalogId: CATALOG, workflowId: 'refresh:events-test:2', occurredAt: at, dryRun: false, counts: {} }).id);
+  it("carries a caller's id that is not wire-safe under one derived from it, the same every time", async () => {
+    const at = '2026-12-01T10:00:00.000Z';
+    // Ids as the workflows build them: from their parts, with dots, colons and escapes.
+    const failed = { id: 'asset.failed:product%3Aevents-test%3ANC-002:NC-002:label:generate::', type: 'asset.failed' as const, occurredAt: at, data: { catalogId: CATALOG, sku: 'NC-002', slot: 'label', stage: 'generate', errorType: 'ContentRejected', message: 'content rejected by moderation' } };
+    const done = { id: 'refresh.completed:refresh%3Aevents-test%3A1', type: 'refresh.completed' as const, occurredAt: at, data: { catalogId: CATALOG, refreshId: 'refresh:events-test:1', status: 'completed', counts: { generated: 2 } } };
     const dest = destination(receiver.url);
-    await dest.send(failed('content rejected by moderation'));
+    const first = await dest.send(failed);
+    await dest.send(failed);
     await dest.send(done);
-    expect(receiver.record.accepted().map((a) => a.event)).toEqual([
-      { id: failed('').id, type: 'asset.failed', occurredAt: at.toISOString(), data: { catalogId: CATALOG, sku: 'NC-002', slot: 'label', errorType: 'ContentRejected', reason: 'content rejected by moderation' } },
-      { id: done.id, type: 'refresh.completed', occurredAt: at.toISOString(), data: { catalogId: CATALOG, workflowId: 'refresh:events-test:1', dryRun: false, counts: { generated: 2, skipped: 5 }, costUsd: 0.08, failureCount: 1 } },
+    expect(first.remoteId).toBe(wireEventId(failed.id));
+    expect(first.remoteId).toMatch(/^evt_[0-9a-f]{32}$/);
+    expect(wireEventId('evt_already_safe-1')).toBe('evt_already_safe-1');
+    expect(receiver.record.accepted().map((a) => [a.event?.id, a.event?.type, a.duplicate])).toEqual([
+      [wireEventId(failed.id), 'asset.failed', false],
+      [wireEventId(failed.id), 'asset.failed', true],
+      [wireEventId(done.id), 'refresh.completed', false],
     ]);
+    expect(receiver.record.accepted()[0]!.event!.data).toEqual(failed.data);
     const listed = (await (await fetch(new URL(RECORD_PATH, receiver.url))).json()) as { attempts: Array<{ accepted: boolean; status: number }>; eventIds: string[] };
-    expect(listed.eventIds).toEqual([failed('').id, done.id]);
-    expect(listed.attempts.map((a) => [a.accepted, a.status])).toEqual([[true, 200], [true, 200]]);
+    expect(listed.eventIds).toEqual([wireEventId(failed.id), wireEventId(done.id)]);
+    expect(listed.attempts.map((a) => [a.accepted, a.status])).toEqual([[true, 200], [true, 200], [true, 200]]);
   });
 
   it('tests reachability with OPTIONS and sends no event', async () => {

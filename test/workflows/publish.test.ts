@@ -17,7 +17,7 @@ import { SA } from '../../src/shared/searchAttributes';
 import { publishRunResult, startPublishRuns } from '../../src/temporal/client/publish';
 import { refreshResult, startRefresh } from '../../src/temporal/client/refresh';
 import { productStatusQuery, type ProductWorkflowResult } from '../../src/temporal/workflows';
-import { publishPlan } from '../../src/cli/commands/publish';
+import { publishPlan } from '../../src/cli/commands/publish.run';
 import { runCli } from '../helpers/cli';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { fakeEventKind, fakeKind, newRecord, type FakeRecord } from '../publish/fakeKind';

@@ -1,6 +1,7 @@
 /** What `catalog-assets events list` does, loaded when it runs: reads the delivery log (DATABASE_URL). */
 import { listDeliveries, type DeliveryRow } from '../../db/repositories/deliveries';
-import { cell, palette, table, withDatabase } from './status';
+import { withDatabase } from '../database';
+import { cell, palette, table } from '../views';
 
 export async function list(f: { catalog: string; destination?: string; event?: string; limit: number; json: boolean }): Promise<void> {
   const rows = await withDatabase((db) =>

@@ -28,5 +28,3 @@ Example:
     )
     .action(async (f: { catalog: string; destination?: string; event?: string; limit: number; json: boolean }) => (await import('./events.run')).list(f));
 }
-
-export const registerEventsCommand = register;

@@ -1,10 +1,7 @@
 /** `catalog-assets review approve|reject`: an operator's decision on a slot waiting for review. */
 import type { Command } from 'commander';
-import { connectClient } from '../../temporal/client/connection';
-import { sendReviewDecision } from '../../temporal/client/product';
-import { CliError, configOrExit } from '../context';
 
-export function registerReviewCommand(program: Command): void {
+export function register(program: Command): void {
   const review = program.command('review').description('Approve or reject new assets of catalogs that require review before publish.');
   for (const verb of ['approve', 'reject'] as const) {
     review
@@ -16,17 +13,6 @@ export function registerReviewCommand(program: Command): void {
       .option('--note <text>', 'what to change (reject)')
       .option('--by <name>', 'who decides (recorded)', process.env.USER ?? 'operator')
       .addHelpText('after', `\nExample:\n  $ catalog-assets review ${verb} --catalog acme --sku ABC-123 --slot hero${verb === 'reject' ? ' --note "darker background"' : ''} --by alice`)
-      .action(async (f: { catalog: string; sku: string; slot: string; note?: string; by: string }) => {
-        const config = configOrExit();
-        const { client, connection } = await connectClient(config);
-        try {
-          const sent = await sendReviewDecision(client, f.catalog, f.sku, { slot: f.slot, decision: verb, note: f.note, by: f.by });
-          if (!sent.ok) throw new CliError(sent.message, 1);
-          const { workflowId } = sent;
-          process.stdout.write(`${verb === 'approve' ? 'approved' : 'rejected'} ${f.slot} of ${f.sku} (${workflowId})\n`);
-        } finally {
-          await connection.close();
-        }
-      });
+      .action(async (f) => (await import('./review.run')).decide(verb, f));
   }
 }

@@ -2,17 +2,14 @@
  * `catalog-assets simulator`: runs the LOCAL SIMULATOR of the ImaRouter Seedream 4.5 API until
  * SIGINT/SIGTERM. Every flag can also come from its SIMULATOR_* environment variable.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { pino } from 'pino';
-import { z } from 'zod';
-import { faultsSchema, startSimulator, type SimulatorOptionsInput } from '../../provider/simulator/index';
-import { DIALECTS, LATENCY_PROFILES, type Dialect, type LatencyProfile } from '../../provider/simulator/options';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { DIALECTS, LATENCY_PROFILES, type Dialect, type LatencyProfile } from '../../provider/simulator/names';
 import { integer, latencyRange, positiveAtMost } from '../arguments';
 
 const DEFAULT_PORT = 8790;
-const DEFAULT_API_KEY = 'sim-local-key';
+export const DEFAULT_API_KEY = 'sim-local-key';
 
-interface Flags {
+export interface SimulatorFlags {
   port: number;
   host: string;
   apiKey: string;
@@ -21,14 +18,15 @@ interface Flags {
   outputScale?: number;
   urlTtlMs?: number;
   seed?: number;
-  faults?: SimulatorOptionsInput['faults'];
+  /** Parsed JSON, checked against the fault schema when the simulator starts. */
+  faults?: unknown;
   dialect?: Dialect;
   ignoreIdempotency?: boolean;
   latencyProfile?: LatencyProfile;
   timeScale?: number;
 }
 
-export function registerSimulatorCommand(program: Command): void {
+export function register(program: Command): void {
   program
     .command('simulator')
     .description('Run the LOCAL SIMULATOR of the ImaRouter Seedream 4.5 API (not the real API): real images, async jobs, fault injection, a billing ledger.')
@@ -69,46 +67,14 @@ Example:
   Then point the worker at it: IMAROUTER_BASE_URL=http://127.0.0.1:8790 (key: ${DEFAULT_API_KEY}).
   Simulator-only endpoints: GET /__simulator/ledger, GET|POST /__simulator/faults, POST /__simulator/reset, GET /__simulator/health.`,
     )
-    .action(async (flags: Flags) => {
-      const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { component: 'simulator' } }, pino.destination(2));
-      const sim = await startSimulator({
-        host: flags.host,
-        port: flags.port,
-        apiKey: flags.apiKey,
-        latencyMs: flags.latencyMs,
-        maxRunning: flags.maxRunning,
-        outputScale: flags.outputScale,
-        outputUrlTtlMs: flags.urlTtlMs,
-        seed: flags.seed,
-        faults: flags.faults,
-        dialect: flags.dialect,
-        ignoreIdempotency: flags.ignoreIdempotency,
-        latencyProfile: flags.latencyProfile,
-        timeScale: flags.timeScale,
-        logger,
-      });
-      // A custom key is the operator's to know; only the well-known default is printed.
-      const key = flags.apiKey === DEFAULT_API_KEY ? `bearer key '${DEFAULT_API_KEY}'` : 'bearer key as configured';
-      process.stdout.write(
-        `LOCAL SIMULATOR of the ImaRouter Seedream 4.5 API (not the real API) listening on ${sim.url} (model ${sim.options.model}, ${key})\n`,
-      );
-      const signal = await new Promise<NodeJS.Signals>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      await sim.close();
-      process.stderr.write(`simulator stopped (${signal})\n`);
-    });
+    .action(async (flags) => (await import('./simulator.run')).runSimulator(flags));
 }
 
-function faults(value: string): SimulatorOptionsInput['faults'] {
-  let json: unknown;
+/** JSON here; what the JSON must say is checked (with zod) when the simulator starts, still a usage error. */
+function faults(value: string): unknown {
   try {
-    json = JSON.parse(value);
+    return JSON.parse(value);
   } catch {
     throw new InvalidArgumentError('expected JSON');
   }
-  const parsed = faultsSchema.safeParse(json);
-  if (!parsed.success) throw new InvalidArgumentError(z.prettifyError(parsed.error).replace(/\n/g, '; '));
-  return parsed.data;
 }

@@ -1,13 +1,7 @@
 /** `catalog-assets worker`: polls the workflow, provider and imaging task queues until stopped. */
-import type { Command } from 'commander';
-import { Option } from 'commander';
-import { createLogger } from '../../app/logger';
-import { describeProvider, openRuntime } from '../../app/runtime';
-import type { TaskQueueRole } from '../../shared/ids';
-import { runWorkers } from '../../temporal/worker';
-import { configOrExit } from '../context';
+import { type Command, Option } from 'commander';
 
-export function registerWorkerCommand(program: Command): void {
+export function register(program: Command): void {
   program
     .command('worker')
     .description('Run a worker: product and refresh workflows, provider calls and image work, on their own task queues.')
@@ -29,24 +23,5 @@ Examples:
   $ DATABASE_URL=postgres://postgres@127.0.0.1:5432/catalog catalog-assets worker --migrate
   $ catalog-assets worker --queues imaging        # a CPU-only worker on a bigger machine`,
     )
-    .action(async (flags: { queues: string; migrate: boolean; workflowBundle?: string }) => {
-      const config = configOrExit();
-      const logger = createLogger(config.logLevel, 'worker');
-      const roles = flags.queues.split(',').map((q) => q.trim()) as TaskQueueRole[];
-      const runtime = await openRuntime(config, { migrate: flags.migrate, logger });
-      logger.info({ provider: describeProvider(config) }, 'image provider');
-      try {
-        const workers = await runtime.createWorkers({
-          roles,
-          ...(flags.workflowBundle ? { workflowBundle: { codePath: flags.workflowBundle } } : {}),
-        });
-        logger.info(
-          { queues: roles, prefix: config.temporal.taskQueuePrefix, temporal: config.temporal.address, payloadEncryption: config.temporal.payloadKey ? config.temporal.payloadKey.keyId : 'off' },
-          'worker running',
-        );
-        await runWorkers(workers);
-      } finally {
-        await runtime.close();
-      }
-    });
+    .action(async (flags) => (await import('./worker.run')).runWorker(flags));
 }

@@ -3,32 +3,15 @@
  * publishes from, and the last attempt per slot. Writes are idempotent on natural keys.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
+import type { MaterializedOutput, VariantSummary } from '../../shared/steps';
 import type { Database, SlotOutcome } from '../schema';
 import { completeLedgerEntry } from './jobs';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-export interface VariantRecord {
-  name: string;
-  format: string;
-  width: number;
-  height: number;
-  bytes: number;
-  sha256: string;
-  storageKey: string;
-}
-
-export interface OutputRecord {
-  index: number;
-  checksum: string;
-  width: number;
-  height: number;
-  format: string;
-  storageKey: string;
-  placeholder: string;
-  dominantColor: string;
-  variants: VariantRecord[];
-}
+/** What recordSlot writes: the imaging step's outputs and their variants, as the step returns them. */
+export type VariantRecord = VariantSummary;
+export type OutputRecord = MaterializedOutput;
 
 export interface RecordAssetsInput {
   catalogId: string;

@@ -16,40 +16,32 @@ export const MAX_PAGE_SIZE = 1_000;
 /** Versions listed per SKU and slot in the details panel (the newest ones; the total is shown). */
 export const VERSIONS_PER_SLOT = 20;
 
-export interface ResultsVariant {
-  name: string;
-  format: string;
-  width: number;
-  height: number;
-  bytes: number;
-  storageKey: string;
+/*
+ * The page's row shapes are the queries' own rows (camelCase aliases in the select lists), so a column
+ * is named once, in its query; timestamps become ISO strings on the way out.
+ */
+type Db = Kysely<Database>;
+type Row<Q extends (...args: never[]) => { execute(): Promise<unknown[]> }> = Awaited<ReturnType<ReturnType<Q>['execute']>>[number];
+/** What the page shows of a row: its timestamps as ISO strings, its status words as text. */
+type Shown<T, Dates extends keyof T> = { [P in keyof T]: P extends Dates | 'status' | 'outcome' ? string : T[P] };
+
+function currentAssetsOf(db: Db, catalogId: string, skus: string[]) {
+  return db
+    .selectFrom('current_assets as c')
+    .innerJoin('assets as a', 'a.id', 'c.asset_id')
+    .select([
+      'c.sku', 'c.slot', 'a.id', 'a.version', 'a.status', 'a.fingerprint', 'a.checksum', 'a.prompt', 'a.cost_cents as costCents', 'a.width',
+      'a.height', 'a.format', 'a.storage_key as storageKey', 'a.placeholder', 'a.dominant_color as dominantColor', 'a.created_at as createdAt',
+      // Where this version went, in the same query (the page stays a fixed number of queries).
+      sql<PublicationCell[] | null>`(select json_agg(json_build_object('destination', p.destination, 'kind', p.destination_kind, 'status', p.status, 'remoteId', p.remote_id, 'error', p.last_error, 'sentAt', p.sent_at) order by p.destination) from publications p where p.asset_id = a.id)`.as(
+        'publications',
+      ),
+    ])
+    .where('c.catalog_id', '=', catalogId)
+    .where('c.sku', 'in', skus);
 }
 
-export interface ResultsAsset {
-  id: string;
-  version: number;
-  status: string;
-  fingerprint: string;
-  checksum: string;
-  prompt: string;
-  costCents: number;
-  width: number;
-  height: number;
-  format: string;
-  /** The stored original output. */
-  storageKey: string;
-  /** ThumbHash, base64. */
-  placeholder: string;
-  /** '#rrggbb'. */
-  dominantColor: string;
-  createdAt: string;
-  variants: ResultsVariant[];
-  /** Where this version went: one entry per destination it was offered to. */
-  publications?: ResultsPublication[];
-}
-
-type PublicationCell = Omit<ResultsPublication, 'sentAt'> & { sentAt: string | null };
-
+/** One destination a current version was offered to: status, its remote id, the last error. */
 export interface ResultsPublication {
   destination: string;
   kind: string;
@@ -58,25 +50,61 @@ export interface ResultsPublication {
   error: string | null;
   sentAt: string | null;
 }
+type PublicationCell = ResultsPublication;
 
-export interface ResultsAttempt {
-  outcome: string;
-  fingerprint: string | null;
-  errorType: string | null;
-  errorMessage: string | null;
-  workflowId: string;
-  attemptedAt: string;
+function currentVariantsOf(db: Db, catalogId: string, skus: string[]) {
+  return db
+    .selectFrom('asset_variants as v')
+    .innerJoin('current_assets as c', 'c.asset_id', 'v.asset_id')
+    .select(['v.asset_id as assetId', 'v.name', 'v.format', 'v.width', 'v.height', 'v.bytes', 'v.storage_key as storageKey'])
+    .where('c.catalog_id', '=', catalogId)
+    .where('c.sku', 'in', skus)
+    .orderBy('v.asset_id')
+    .orderBy('v.width', 'desc')
+    .orderBy('v.name');
 }
 
-export interface ResultsVersion {
-  id: string;
-  version: number;
-  status: string;
-  fingerprint: string;
-  costCents: number;
-  storageKey: string;
-  createdAt: string;
+function lastAttemptsOf(db: Db, catalogId: string, skus: string[]) {
+  return db
+    .selectFrom('slot_attempts')
+    .select(['sku', 'slot', 'outcome', 'fingerprint', 'error_type as errorType', 'error_message as errorMessage', 'workflow_id as workflowId', 'attempted_at as attemptedAt'])
+    .where('catalog_id', '=', catalogId)
+    .where('sku', 'in', skus);
 }
+
+/** The newest VERSIONS_PER_SLOT versions of each SKU and slot, with the total (`n`). */
+function recentVersionsOf(db: Db, catalogId: string, skus: string[]) {
+  return db
+    .selectFrom((eb) =>
+      eb
+        .selectFrom('assets')
+        .select([
+          'id', 'sku', 'slot', 'version', 'status', 'fingerprint', 'cost_cents as costCents', 'storage_key as storageKey', 'created_at as createdAt',
+          sql<string>`row_number() over (partition by sku, slot order by version desc)`.as('rn'),
+          sql<string>`count(*) over (partition by sku, slot)`.as('n'),
+        ])
+        .where('catalog_id', '=', catalogId)
+        .where('sku', 'in', skus)
+        .as('v'),
+    )
+    .selectAll()
+    .where('rn', '<=', String(VERSIONS_PER_SLOT))
+    .orderBy('sku')
+    .orderBy('slot')
+    .orderBy('version', 'desc');
+}
+
+export type ResultsVariant = Omit<Row<typeof currentVariantsOf>, 'assetId'>;
+
+export type ResultsAsset = Shown<Omit<Row<typeof currentAssetsOf>, 'sku' | 'slot' | 'publications'>, 'createdAt'> & {
+  variants: ResultsVariant[];
+  /** Where this version went: one entry per destination it was offered to. */
+  publications?: ResultsPublication[];
+};
+
+export type ResultsAttempt = Shown<Omit<Row<typeof lastAttemptsOf>, 'sku' | 'slot'>, 'attemptedAt'>;
+
+export type ResultsVersion = Shown<Omit<Row<typeof recentVersionsOf>, 'sku' | 'slot' | 'rn' | 'n'>, 'createdAt'>;
 
 export interface ResultsCell {
   slot: string;
@@ -150,107 +178,35 @@ export async function loadResultsData(db: Kysely<Database>, catalogId: string, o
     skus.length === 0
       ? [[], [], [], []]
       : await Promise.all([
-          db
-            .selectFrom('current_assets as c')
-            .innerJoin('assets as a', 'a.id', 'c.asset_id')
-            .select([
-              'c.sku', 'c.slot', 'a.id', 'a.version', 'a.status', 'a.fingerprint', 'a.checksum', 'a.prompt', 'a.cost_cents', 'a.width',
-              'a.height', 'a.format', 'a.storage_key', 'a.placeholder', 'a.dominant_color', 'a.created_at',
-              // Where this version went, in the same query (the page stays a fixed number of queries).
-              sql<PublicationCell[] | null>`(select json_agg(json_build_object('destination', p.destination, 'kind', p.destination_kind, 'status', p.status, 'remoteId', p.remote_id, 'error', p.last_error, 'sentAt', p.sent_at) order by p.destination) from publications p where p.asset_id = a.id)`.as('publications'),
-            ])
-            .where('c.catalog_id', '=', catalogId)
-            .where('c.sku', 'in', skus)
-            .execute(),
-          db
-            .selectFrom('asset_variants as v')
-            .innerJoin('current_assets as c', 'c.asset_id', 'v.asset_id')
-            .select(['v.asset_id', 'v.name', 'v.format', 'v.width', 'v.height', 'v.bytes', 'v.storage_key'])
-            .where('c.catalog_id', '=', catalogId)
-            .where('c.sku', 'in', skus)
-            .orderBy('v.asset_id')
-            .orderBy('v.width', 'desc')
-            .orderBy('v.name')
-            .execute(),
-          db
-            .selectFrom('slot_attempts')
-            .select(['sku', 'slot', 'outcome', 'fingerprint', 'error_type', 'error_message', 'workflow_id', 'attempted_at'])
-            .where('catalog_id', '=', catalogId)
-            .where('sku', 'in', skus)
-            .execute(),
-          db
-            .selectFrom((eb) =>
-              eb
-                .selectFrom('assets')
-                .select([
-                  'id', 'sku', 'slot', 'version', 'status', 'fingerprint', 'cost_cents', 'storage_key', 'created_at',
-                  sql<string>`row_number() over (partition by sku, slot order by version desc)`.as('rn'),
-                  sql<string>`count(*) over (partition by sku, slot)`.as('n'),
-                ])
-                .where('catalog_id', '=', catalogId)
-                .where('sku', 'in', skus)
-                .as('v'),
-            )
-            .selectAll()
-            .where('rn', '<=', String(VERSIONS_PER_SLOT))
-            .orderBy('sku')
-            .orderBy('slot')
-            .orderBy('version', 'desc')
-            .execute(),
+          currentAssetsOf(db, catalogId, skus).execute(),
+          currentVariantsOf(db, catalogId, skus).execute(),
+          lastAttemptsOf(db, catalogId, skus).execute(),
+          recentVersionsOf(db, catalogId, skus).execute(),
         ]);
 
   const key = (sku: string, slot: string) => JSON.stringify([sku, slot]);
   const variantsByAsset = new Map<string, ResultsVariant[]>();
-  for (const v of variants) {
-    const list = variantsByAsset.get(v.asset_id) ?? [];
-    list.push({ name: v.name, format: v.format, width: v.width, height: v.height, bytes: v.bytes, storageKey: v.storage_key });
-    variantsByAsset.set(v.asset_id, list);
+  for (const { assetId, ...variant } of variants) {
+    const list = variantsByAsset.get(assetId) ?? [];
+    list.push(variant);
+    variantsByAsset.set(assetId, list);
   }
   const assetBySlot = new Map<string, ResultsAsset>();
-  for (const a of current) {
-    assetBySlot.set(key(a.sku, a.slot), {
-      id: a.id,
-      version: a.version,
-      status: a.status,
-      fingerprint: a.fingerprint,
-      checksum: a.checksum,
-      prompt: a.prompt,
-      costCents: a.cost_cents,
-      width: a.width,
-      height: a.height,
-      format: a.format,
-      storageKey: a.storage_key,
-      placeholder: a.placeholder,
-      dominantColor: a.dominant_color,
-      createdAt: iso(a.created_at),
+  for (const { sku, slot, publications, ...a } of current) {
+    assetBySlot.set(key(sku, slot), {
+      ...a,
+      createdAt: iso(a.createdAt),
       variants: variantsByAsset.get(a.id) ?? [],
-      publications: (a.publications ?? []).map((p) => ({ ...p, sentAt: p.sentAt ? new Date(p.sentAt).toISOString() : null })),
+      publications: (publications ?? []).map((p) => ({ ...p, sentAt: p.sentAt ? iso(p.sentAt) : null })),
     });
   }
   const attemptBySlot = new Map<string, ResultsAttempt>();
-  for (const t of attempts) {
-    attemptBySlot.set(key(t.sku, t.slot), {
-      outcome: t.outcome,
-      fingerprint: t.fingerprint,
-      errorType: t.error_type,
-      errorMessage: t.error_message,
-      workflowId: t.workflow_id,
-      attemptedAt: iso(t.attempted_at),
-    });
-  }
+  for (const { sku, slot, ...t } of attempts) attemptBySlot.set(key(sku, slot), { ...t, attemptedAt: iso(t.attemptedAt) });
   const versionsBySlot = new Map<string, { list: ResultsVersion[]; total: number }>();
-  for (const v of versions) {
-    const k = key(v.sku, v.slot);
-    const entry = versionsBySlot.get(k) ?? { list: [], total: Number(v.n) };
-    entry.list.push({
-      id: v.id,
-      version: v.version,
-      status: v.status,
-      fingerprint: v.fingerprint,
-      costCents: v.cost_cents,
-      storageKey: v.storage_key,
-      createdAt: iso(v.created_at),
-    });
+  for (const { sku, slot, rn: _rn, n, ...v } of versions) {
+    const k = key(sku, slot);
+    const entry = versionsBySlot.get(k) ?? { list: [], total: Number(n) };
+    entry.list.push({ ...v, createdAt: iso(v.createdAt) });
     versionsBySlot.set(k, entry);
   }
 

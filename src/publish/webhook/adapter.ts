@@ -11,7 +11,7 @@
 import { registerSecret } from '../../config/redact';
 import type { DeliveryAttempt, DestinationContext, EventDestination, OutboundEvent, PublishItem, PublishReceipt } from '../destination';
 import { PublishError } from '../destination';
-import { assetPublishedEvent, EVENT_ID_PATTERN } from './events';
+import { assetPublishedEvent, wireEventId } from './events';
 import { EVENT_TYPES, webhookSettingsSchema, type WebhookSettings } from './settings';
 import { decodeSecrets, SecretFormatError, signatureHeader } from './signature';
 
@@ -77,7 +77,7 @@ function networkReason(err: unknown): string {
 }
 
 function checkEvent(event: OutboundEvent): string | undefined {
-  if (typeof event.id !== 'string' || !EVENT_ID_PATTERN.test(event.id)) return 'event.id must be 1-128 letters, digits, _ or - (no dots: it is part of the signed content)';
+  if (typeof event.id !== 'string' || event.id === '' || event.id.length > 2000) return 'event.id must be a non-empty string of at most 2000 characters';
   if (!(EVENT_TYPES as readonly string[]).includes(event.type)) return `event.type must be one of ${EVENT_TYPES.join(', ')}`;
   if (typeof event.occurredAt !== 'string' || Number.isNaN(Date.parse(event.occurredAt))) return 'event.occurredAt must be an ISO date-time';
   if (event.data === null || typeof event.data !== 'object' || Array.isArray(event.data)) return 'event.data must be an object';
@@ -122,9 +122,10 @@ export function createWebhookDestination(raw: WebhookSettings, ctx: DestinationC
     }
   }
 
-  async function deliver(event: OutboundEvent, catalogId: string | undefined, signal?: AbortSignal): Promise<PublishReceipt> {
-    const problem = checkEvent(event);
+  async function deliver(given: OutboundEvent, catalogId: string | undefined, signal?: AbortSignal): Promise<PublishReceipt> {
+    const problem = checkEvent(given);
     if (problem) throw new PublishError(`destination ${name}: ${problem}`, 'rejected', false);
+    const event = { ...given, id: wireEventId(given.id) };
     if (!settings.events.includes(event.type)) {
       return { remoteId: event.id, alreadyPresent: false, details: { sent: false, reason: `${event.type} is not among the events this destination takes` } };
     }

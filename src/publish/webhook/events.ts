@@ -46,52 +46,11 @@ export function assetPublishedEvent(item: PublishItem, occurredAt: Date): Outbou
 }
 
 /**
- * The `asset.failed` event: a slot (or its publication) ended failed with its reason. `subject` is
- * what makes the failure one event however often it is reported: e.g. the publication key for a
- * failed publication, or `${workflowId}:${sku}:${slot}:${fingerprint}` for a failed generation.
+ * The id a receiver sees for an event: the caller's id where it is already wire-safe, otherwise one
+ * derived from it (`evt_` and 32 hex digits of its SHA-256), so the same event always travels under
+ * the same id and ids with `.` or `:` (the workflows build ids from their parts) never reach the
+ * signed content.
  */
-export function assetFailedEvent(input: {
-  catalogId: string;
-  sku: string;
-  slot: string;
-  subject: string;
-  /** The failure's type (e.g. `ContentRejected`, `PublishRejected`) and its operator-readable reason. */
-  errorType: string;
-  reason: string;
-  occurredAt: Date;
-  /** Where the failure happened, when it was a publication (the destination's name). */
-  destination?: string;
-  version?: number;
-}): OutboundEvent {
-  return {
-    id: outboundEventId('asset.failed', input.subject),
-    type: 'asset.failed',
-    occurredAt: input.occurredAt.toISOString(),
-    data: {
-      catalogId: input.catalogId,
-      sku: input.sku,
-      slot: input.slot,
-      ...(input.version !== undefined ? { version: input.version } : {}),
-      ...(input.destination !== undefined ? { destination: input.destination } : {}),
-      errorType: input.errorType,
-      reason: input.reason,
-    },
-  };
-}
-
-/** The `refresh.completed` event: one per refresh run (its workflow id), with its counts. */
-export function refreshCompletedEvent(input: { catalogId: string; workflowId: string; occurredAt: Date; dryRun: boolean; counts: Record<string, number>; costUsd?: number; failureCount?: number }): OutboundEvent {
-  return {
-    id: outboundEventId('refresh.completed', input.workflowId),
-    type: 'refresh.completed',
-    occurredAt: input.occurredAt.toISOString(),
-    data: {
-      catalogId: input.catalogId,
-      workflowId: input.workflowId,
-      dryRun: input.dryRun,
-      counts: input.counts,
-      ...(input.costUsd !== undefined ? { costUsd: input.costUsd } : {}),
-      ...(input.failureCount !== undefined ? { failureCount: input.failureCount } : {}),
-    },
-  };
+export function wireEventId(id: string): string {
+  return EVENT_ID_PATTERN.test(id) ? id : `evt_${createHash('sha256').update(`id\n${id}`, 'utf8').digest('hex').slice(0, 32)}`;
 }

@@ -10,5 +10,5 @@ export const webhookKind: DestinationKind<WebhookSettings> = {
 };
 
 export { createWebhookDestination } from './adapter';
-export { assetFailedEvent, assetPublishedEvent, outboundEventId, refreshCompletedEvent } from './events';
+export { assetPublishedEvent, outboundEventId, wireEventId } from './events';
 export { EVENT_TYPES, webhookSettingsSchema, type WebhookSettings } from './settings';

@@ -1,0 +1,2 @@
+export { refreshWorkflow } from './workflow';
+export { refreshProgressQuery } from './definitions';
