@@ -369,7 +369,7 @@ describe('the delivery log', () => {
 
   it('records every attempt with its number, status, answer excerpt and error', async () => {
     receiver.setFaults([{ kind: 'status', status: 503, body: 'x'.repeat(2000) }, { kind: 'drop', afterAccept: true }]);
-    const dest = destination(receiver.url, { ctx: { recordDelivery: deliveryRecorder(database.db, CATALOG) } });
+    const dest = destination(receiver.url, { ctx: { recordDelivery: deliveryRecorder(database.db) } });
     await failure(dest.publish(item(), noFile));
     await failure(dest.publish(item(), noFile));
     const receipt = await dest.publish(item(), noFile);

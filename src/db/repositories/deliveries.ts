@@ -82,13 +82,17 @@ export async function recordDeliveryAttempt(db: Db, entry: DeliveryAttemptInput)
   }
 }
 
+/** Where an attempt that names no catalog is logged (an event without `data.catalogId`), rather than lost. */
+export const NO_CATALOG = '-';
+
 /**
- * A `recordDelivery` for one catalog's destinations (DestinationContext): fills in the catalog where
- * the attempt does not name one.
+ * A `recordDelivery` for DestinationContext. The webhook destination names the catalog of each
+ * attempt (the item's, or the event's `data.catalogId`); `catalogId` is the fallback for a context
+ * built per catalog.
  */
-export function deliveryRecorder(db: Kysely<Database>, catalogId: string) {
+export function deliveryRecorder(db: Kysely<Database>, catalogId?: string) {
   return async (entry: Omit<DeliveryAttemptInput, 'catalogId'> & { catalogId?: string }): Promise<void> => {
-    await recordDeliveryAttempt(db, { ...entry, catalogId: entry.catalogId ?? catalogId });
+    await recordDeliveryAttempt(db, { ...entry, catalogId: entry.catalogId ?? catalogId ?? NO_CATALOG });
   };
 }
 
