@@ -11,13 +11,14 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
 import { BENCH_DIR, log, machineInfo, round, startTemporal, type TemporalServer } from './harness';
+import { runChannels } from './channels';
 import { runImaging } from './imaging';
 import { runProvenance } from './provenance';
 import { runRealistic } from './realistic';
 import { runScale } from './scale';
 import { runThroughput } from './throughput';
 
-const BENCHMARKS = ['throughput', 'imaging', 'scale', 'realistic', 'provenance'] as const;
+const BENCHMARKS = ['throughput', 'imaging', 'scale', 'realistic', 'provenance', 'channels'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 const int = (name: string, min = 0) => (v: string) => {
@@ -173,6 +174,7 @@ async function main(): Promise<void> {
       runImaging({ reps: o.imagingReps, avifGrid: grid, concurrencyImages: o.imagingImages, concurrency: os.availableParallelism(), catalogOutputs: 30_000, candidate: parseCandidate(o.avifCandidate), inputFiles: o.imagingInput?.split(',').map((f) => f.trim()).filter(Boolean) }),
     );
     await run('provenance', () => runProvenance({ reps: 3, images: 2 }));
+    await run('channels', () => runChannels({ reps: o.imagingReps }));
     await run('scale', () =>
       runScale(temporal!, { skus: o.skus, tableSkus: o.tableSkus, dryRunPageSize: o.dryRunPageSize, dryRunSkusPerRun: o.dryRunSkusPerRun, historySamples: o.historySamples }),
     );

@@ -12,6 +12,7 @@ import * as refreshFailures from './20261201T1100_refresh_failures';
 import * as webhookSecrets from './20261201T1200_webhook_secrets';
 import * as publications from './20261201T1300_publications';
 import * as outboundDeliveries from './20261201T1310_outbound_deliveries';
+import * as channelChecks from './20261201T1320_channel_checks';
 
 export const migrations: Record<string, Migration> = {
   '20261124T1900_initial': initial,
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '20261201T1200_webhook_secrets': webhookSecrets,
   '20261201T1300_publications': publications,
   '20261201T1310_outbound_deliveries': outboundDeliveries,
+  '20261201T1320_channel_checks': channelChecks,
 };

@@ -2,6 +2,7 @@
 import type { StoredOutput } from '../shared/steps';
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { RefreshFailure } from '../shared/refresh';
+import type { ChannelRuleFailure } from '../shared/channelProfiles';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 /** pg returns bigint as a string; ids stay strings in the application. */
@@ -170,6 +171,27 @@ export interface AssetVariantsTable {
   storage_key: string;
 }
 
+/** The latest check of an asset against a channel profile (migrations/20261201T1320_channel_checks.ts). */
+export interface ChannelChecksTable {
+  asset_id: BigId;
+  profile: string;
+  pass: boolean;
+  failures: Json<ChannelRuleFailure[]>;
+  notes: Json<string[]>;
+  processing: Json<string[]>;
+  edge_min: number;
+  edge_mean: number;
+  fill: number;
+  width: number;
+  height: number;
+  megapixels: number;
+  format: string;
+  colour_space: string;
+  bytes: number;
+  border: boolean;
+  checked_at: Timestamp;
+}
+
 export interface CurrentAssetsTable {
   catalog_id: string;
   sku: string;
@@ -295,6 +317,7 @@ export interface Database {
   generation_jobs: GenerationJobsTable;
   assets: AssetsTable;
   asset_variants: AssetVariantsTable;
+  channel_checks: ChannelChecksTable;
   current_assets: CurrentAssetsTable;
   slot_attempts: SlotAttemptsTable;
   refresh_runs: RefreshRunsTable;

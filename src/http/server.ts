@@ -31,6 +31,7 @@ import type { RefreshBudget, RefreshSelection } from '../shared/refresh';
 import { assertAuthConfig, bearerMatches } from './auth';
 import { createHttpMetrics, type HttpMetrics } from './metrics';
 import { registerCatalogRoutes } from './routes/catalogs';
+import { registerChannelRoutes } from './routes/channels';
 import { registerHealthRoute, type HealthCheck } from './routes/health';
 import { registerMetricsRoute } from './routes/metrics';
 import { registerReviewRoute, type SendReview } from './routes/review';
@@ -237,6 +238,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       });
     }
     registerCatalogRoutes(child, ctx);
+    registerChannelRoutes(child, ctx);
     registerMetricsRoute(child, ctx);
     if (deps.sendReview) registerReviewRoute(child, { db: deps.db, sendReview: deps.sendReview });
     // Browsers cannot send a bearer header for <img>: with a token set, the page is for clients or a

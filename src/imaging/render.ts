@@ -1,11 +1,15 @@
 import sharp, { type OutputInfo, type Sharp } from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits, type InputFormat, readImageHeader, sha256Hex, toImageRejection, untrustedInputOptions } from './inspect';
+import type { ChannelProfile } from '../shared/channelProfiles';
+import { channelDecodeEdge, renderChannels, type RenderedChannel } from './channels';
 import { buildXmpPacket, type ProvenanceFacts } from './provenance';
 import { FORMAT_DEFAULTS, type VariantFormat, type VariantSpec, variantSetSchema } from './variantSpec';
 
 export interface RenderOptions {
   limits?: ImageLimits;
+  /** Channel profiles to make a variant of and check, from the same decoded pixels. */
+  channels?: readonly ChannelProfile[];
   /** When given, every variant carries this provenance as XMP and an sRGB ICC profile. */
   provenance?: ProvenanceFacts;
 }
@@ -31,6 +35,8 @@ export interface RenderResult {
   source: { width: number; height: number; format: InputFormat; sha256: string };
   variants: RenderedVariant[];
   placeholder: Placeholder;
+  /** One per requested channel profile: its variant and its check. */
+  channels: RenderedChannel[];
 }
 
 /** ThumbHash accepts at most 100x100 input. */
@@ -52,7 +58,8 @@ export async function renderVariants(bytes: Buffer, variants: readonly VariantSp
   const xmp = opts.provenance ? buildXmpPacket(opts.provenance) : undefined;
   const { info } = await readImageHeader(bytes, limits);
 
-  const largest = Math.max(PLACEHOLDER_EDGE, ...specs.map((s) => s.maxEdge));
+  const profiles = opts.channels ?? [];
+  const largest = Math.max(PLACEHOLDER_EDGE, ...specs.map((s) => s.maxEdge), channelDecodeEdge(profiles));
   let decoded: { data: Buffer; info: OutputInfo };
   try {
     decoded = await sharp(bytes, untrustedInputOptions(limits))
@@ -70,14 +77,15 @@ export async function renderVariants(bytes: Buffer, variants: readonly VariantSp
   const base = sharp(decoded.data, { raw: { width, height, channels } });
   const alpha = channels === 4 ? (hasTransparency(decoded.data) ? 'transparent' : 'opaque') : 'none';
 
-  const [placeholder, ...rendered] = await Promise.all([
-    renderPlaceholder(base.clone()),
-    ...specs.map((spec) => renderOne(base.clone(), spec, alpha, xmp)),
+  const [checked, [placeholder, ...rendered]] = await Promise.all([
+    renderChannels({ data: decoded.data, width, height, channels }, profiles, alpha === 'transparent', xmp),
+    Promise.all([renderPlaceholder(base.clone()), ...specs.map((spec) => renderOne(base.clone(), spec, alpha, xmp))]),
   ]);
   return {
     source: { width: info.width, height: info.height, format: info.format, sha256: info.sha256 },
     variants: rendered,
     placeholder,
+    channels: checked,
   };
 }
 

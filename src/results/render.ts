@@ -18,6 +18,7 @@ import { rgbaToDataURL, thumbHashToApproximateAspectRatio, thumbHashToDataURL, t
 import { parseContentKey } from '../storage/keys';
 import { type ResultsAsset, type ResultsCell, type ResultsData, type ResultsRow } from '../db/repositories/results';
 import { pickDisplayVariant } from './display';
+import { CHANNEL_BADGE_CSS, channelBadges } from './channelBadges';
 
 export interface RenderOptions {
   /**
@@ -311,6 +312,7 @@ function cellHtml(row: ResultsRow, cell: ResultsCell, ctx: Ctx): string {
       `<div class="meta"><span class="ver">v${a.version}</span><code class="fp" title="${esc(a.fingerprint)}">${esc(shortFp(a.fingerprint))}</code><span class="cost">${usd(a.costCents)}</span></div>`,
     );
     parts.push(publishedLine(a));
+    parts.push(channelBadges(a.channels, esc));
     if (failed) parts.push('<div class="note">last attempt failed; showing the current version</div>');
   } else {
     parts.push(`<div class="media empty">${failed ? 'failed' : 'not generated yet'}</div>`);
@@ -377,7 +379,7 @@ export function renderResultsPage(data: ResultsData, options: RenderOptions = {}
 <meta name="referrer" content="no-referrer">
 <link rel="icon" href="data:,">
 ${options.metaCsp ? `<meta http-equiv="Content-Security-Policy" content="${esc(options.metaCsp)}">\n` : ''}<title>${esc(title)}</title>
-<style>${CSS}</style>
+<style>${CSS}${CHANNEL_BADGE_CSS}</style>
 </head>
 <body>
 <header>

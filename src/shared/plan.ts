@@ -3,6 +3,7 @@
  * JSON or YAML file; slots may be switched off. Workflow-safe (no Node imports).
  */
 import { z } from 'zod';
+import { channelProfilesSchema, isBuiltinChannel, slotChannelsSchema } from './channelProfiles';
 
 const slotName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a lowercase slot name such as hero');
 const attributeName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'an attribute name such as labelText');
@@ -34,6 +35,8 @@ const outputOptions = {
    * publication carries the new text). Default: altTemplateOf below.
    */
   altTemplate: z.string().min(1).max(1_000).optional(),
+  /** Channel profiles each output is made and checked for (built-in or the plan's channelProfiles); not in the fingerprint. */
+  channels: slotChannelsSchema.optional(),
 };
 
 export const slotSchema = z.discriminatedUnion('kind', [
@@ -56,6 +59,8 @@ export const planSchema = z
     /** Bumped when templates or options change meaning: part of every fingerprint. */
     version: z.number().int().min(1),
     slots: z.array(slotSchema).min(1).max(16),
+    /** Custom channel profiles by name, usable in any slot's `channels`. */
+    channelProfiles: channelProfilesSchema.optional(),
   })
   .strict()
   .superRefine((plan, ctx) => {
@@ -71,6 +76,11 @@ export const planSchema = z
         }
       }
       seen.set(slot.name, i);
+      (slot.channels ?? []).forEach((name, j) => {
+        if (!isBuiltinChannel(name) && !plan.channelProfiles?.[name]) {
+          ctx.addIssue({ code: 'custom', path: ['slots', i, 'channels', j], message: `unknown channel profile "${name}": use a built-in one or define it in channelProfiles` });
+        }
+      });
       const problem = templateProblem(slot.promptTemplate);
       if (problem) ctx.addIssue({ code: 'custom', path: ['slots', i, 'promptTemplate'], message: problem });
       const altProblem = slot.altTemplate === undefined ? undefined : templateProblem(slot.altTemplate);
@@ -162,6 +172,7 @@ export const DEFAULT_PLAN: Plan = planSchema.parse({
         'Centered on a seamless white background, soft diffused light, gentle contact shadow, sharp focus, ' +
         'e-commerce hero shot, no text other than the product\'s own packaging.',
       imageSize: 'square_hd',
+      channels: ['amazon-main', 'google-shopping', 'shopify', 'marketplace-square'],
     },
     {
       name: 'label',
@@ -171,6 +182,7 @@ export const DEFAULT_PLAN: Plan = planSchema.parse({
         'Change only the text printed on the packaging label so that it reads exactly: "{{labelText}}"{{#locale}} (language: {{locale}}){{/locale}}. ' +
         'Keep everything else identical: the product\'s shape, material, colours, lighting, reflections, camera angle and background.',
       imageSize: 'square_hd',
+      channels: ['google-shopping', 'shopify'],
     },
     {
       name: 'lifestyle',
@@ -180,6 +192,7 @@ export const DEFAULT_PLAN: Plan = planSchema.parse({
         'Lifestyle photograph of {{brand}} {{name}} in {{scene|a bright, modern home setting}}, placed naturally as the clear subject, ' +
         'natural daylight, styled like the reference scene; the product must look exactly like the first reference image.',
       imageSize: 'landscape_4_3',
+      channels: ['google-shopping', 'shopify'],
     },
   ],
 });

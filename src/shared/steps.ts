@@ -2,6 +2,7 @@
  * The shapes that cross between the product workflow and its activities: keys, URLs and small
  * summaries only, never image bytes. Workflow-safe.
  */
+import type { ChannelCheckSummary, ChannelProfile } from './channelProfiles';
 import { arrayOf, bool, num, objectOf, oneOf, optional, str } from './check';
 
 export const PRODUCT_TRIGGERS = ['webhook', 'import', 'refresh', 'schedule', 'manual', 'review'] as const;
@@ -57,6 +58,8 @@ export interface PlanSlotSummary {
   name: string;
   kind: 'generate' | 'edit' | 'compose';
   dependsOn: string[];
+  /** The slot's channel profiles, resolved (built-in and the plan's custom ones). */
+  channels?: ChannelProfile[];
 }
 
 /** Per-catalog review before publish: new assets wait for an operator's decision. */
@@ -199,6 +202,8 @@ export interface GenerateOutput {
 export interface MaterializeInput {
   idempotencyKey: string;
   outputs: StoredOutput[];
+  /** Channel profiles to make a variant of and check each output against. */
+  channels?: ChannelProfile[];
 }
 
 export interface VariantSummary {
@@ -221,6 +226,8 @@ export interface MaterializedOutput {
   placeholder: string;
   dominantColor: string;
   variants: VariantSummary[];
+  /** One check per channel profile; its variant is in `variants` under the profile's name. */
+  channelChecks?: ChannelCheckSummary[];
 }
 
 export interface RecordSlotInput {

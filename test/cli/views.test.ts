@@ -119,7 +119,8 @@ describe('catalog-assets status, assets and results', () => {
       ['label', 2, 'generated', 2],
       ['lifestyle', 1, 'skipped', 1],
     ]);
-    expect(s.slots[1]!.current).toMatchObject({ status: 'current', variants: 2, fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    // Two storefront variants plus the label slot's channel variants (google-shopping, shopify).
+    expect(s.slots[1]!.current).toMatchObject({ status: 'current', variants: 4, fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(bad.code).toBe(0);
     expect(bad.stdout).toMatch(/label\s+none\s+-\s+-\s+0\s+failed InvalidProductData: .*labelText/);
   });
@@ -153,14 +154,15 @@ describe('catalog-assets status, assets and results', () => {
       ['lifestyle', 1],
     ]);
     const label = a.slots.find((s) => s.slot === 'label')!;
+    // Two storefront variants plus the label slot's two channel variants, per version.
     expect(label.versions.map((v) => [v.version, v.status, v.current, v.variants])).toEqual([
-      [2, 'current', true, 2],
-      [1, 'superseded', false, 2],
+      [2, 'current', true, 4],
+      [1, 'superseded', false, 4],
     ]);
     expect(label.versions[0]!.storageKey).toMatch(/^originals\/[0-9a-f]{2}\/[0-9a-f]{2}\/[0-9a-f]{64}\.jpg$/);
     const text = await cli(['assets', 'show', '--catalog', CATALOG, '--sku', 'NC-1']);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/label \(current v2\)\n\s+\*\s+v2\s+current\s+[0-9a-f]{12}\s+2 variants\s+\$0\.04/);
+    expect(text.stdout).toMatch(/label \(current v2\)\n\s+\*\s+v2\s+current\s+[0-9a-f]{12}\s+4 variants\s+\$0\.04/);
   });
 
   it('assets rollback: moves the slot back one version, then exits 1 when there is nothing older', async () => {

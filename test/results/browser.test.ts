@@ -177,7 +177,8 @@ describe.skipIf(!HAS_CHROMIUM)(
       });
       expect(preview).toBeGreaterThan(0);
       const links = await dialog.locator('table.list a').evaluateAll((as) => as.map((a) => (a as unknown as { href: string }).href));
-      expect(links.filter((h) => h.includes('/assets/variants/'))).toHaveLength(2);
+      // Two storefront variants plus the label slot's channel variants (google-shopping, shopify).
+      expect(links.filter((h) => h.includes('/assets/variants/'))).toHaveLength(4);
       // Each version links its stored original.
       const originals = links.filter((h) => h.includes('/assets/originals/'));
       expect(originals).toHaveLength(2);

@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSlotAttempts, listAssetVersions, listCurrentAssets, rollbackSlot } from '../../src/db/repositories/assets';
 import { DEFAULT_VARIANTS } from '../../src/imaging';
+import { DEFAULT_PLAN } from '../../src/shared/plan';
 import { productWorkflowId } from '../../src/shared/ids';
 import type { ProductWorkflowResult } from '../../src/temporal/workflows';
 import { sampleAttributes, startTestStack, type TestStack } from '../helpers/stack';
@@ -33,7 +34,7 @@ describe('the product asset plan, end to end', () => {
     await stack?.close();
   });
 
-  it('generates hero, label and lifestyle with 12 variants each, and records them', async () => {
+  it('generates hero, label and lifestyle with 12 variants each (plus their channel files), and records them', async () => {
     await stack.addProducts(CATALOG, [{ sku: 'NC-001', attributes: sampleAttributes(stack, 'NC-001') }]);
     const result = await runPlan(stack, 'NC-001');
     expect(result.slots.map((s) => [s.slot, s.outcome])).toEqual([
@@ -51,7 +52,10 @@ describe('the product asset plan, end to end', () => {
       expect(asset.version).toBe(1);
       expect(asset.placeholder.length).toBeGreaterThan(10);
       expect(asset.dominant_color).toMatch(/^#[0-9a-f]{6}$/);
-      expect(asset.variants).toHaveLength(12);
+      // The 12 storefront variants plus one file per channel profile of the slot (named after it).
+      const channels = DEFAULT_PLAN.slots.find((s) => s.name === asset.slot)!.channels!;
+      expect(asset.variants.filter((v) => !channels.includes(v.name))).toHaveLength(12);
+      expect(asset.variants.filter((v) => channels.includes(v.name)).map((v) => v.name).sort()).toEqual([...channels].sort());
       for (const v of asset.variants) {
         const bytes = await stack.storage.get(v.storage_key);
         const meta = await sharp(bytes).metadata();

@@ -5,6 +5,7 @@ import { destinationSummary } from '../../db/repositories/publications';
 import { withDatabase } from '../database';
 import { CliError } from '../errors';
 import { cell, palette, table } from '../views';
+import { channelStatus, channelText } from './statusChannels';
 
 const when = (iso: string | null) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
 
@@ -81,8 +82,14 @@ function skuText(s: SkuStatus): string {
   }
   return `${head}\n${table(rows)}`;
 }
-export async function showStatus(f: { catalog: string; sku?: string; top: number; json: boolean }): Promise<void> {
+export async function showStatus(f: { catalog: string; sku?: string; top: number; json: boolean; channel?: string; failing?: boolean }): Promise<void> {
+  if (f.failing && f.channel === undefined) throw new CliError('--failing needs --channel <profile>: say which channel profile', 2);
   await withDatabase(async (db) => {
+    if (f.channel !== undefined) {
+      const r = await channelStatus(db, { catalogId: f.catalog, profile: f.channel, failing: f.failing === true, sku: f.sku });
+      process.stdout.write(f.json ? `${JSON.stringify(r)}\n` : `${channelText(r, f.failing === true)}\n`);
+      return;
+    }
     if (f.sku !== undefined) {
       const s = await skuStatus(db, f.catalog, f.sku);
       process.stdout.write(f.json ? `${JSON.stringify(s)}\n` : `${skuText(s)}\n`);

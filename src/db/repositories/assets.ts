@@ -5,6 +5,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { MaterializedOutput, VariantSummary } from '../../shared/steps';
 import type { Database, SlotOutcome } from '../schema';
+import { recordChannelChecks } from './channelChecks';
 import { completeLedgerEntry } from './jobs';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -200,6 +201,7 @@ export async function recordGeneratedAssets(db: Kysely<Database>, input: RecordA
           .onConflict((oc) => oc.columns(['asset_id', 'name']).doNothing())
           .execute();
       }
+      if (output.channelChecks?.length) await recordChannelChecks(trx, asset.id, output.channelChecks);
       recorded.push({ assetId: asset.id, version: asset.version, storageKey: asset.storage_key, checksum: asset.checksum });
     }
 

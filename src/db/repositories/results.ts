@@ -10,6 +10,7 @@ import { sql, type Kysely } from 'kysely';
 import { ledgerTotals, moneyFigures, type MoneyFigures } from './jobs';
 import type { Database } from '../schema';
 import { enabledSlotNames } from './catalogs';
+import { channelChecksColumn, toChannelChecks, type StoredChannelCheck } from './channelChecks';
 
 export const DEFAULT_PAGE_SIZE = 200;
 export const MAX_PAGE_SIZE = 1_000;
@@ -37,6 +38,7 @@ function currentAssetsOf(db: Db, catalogId: string, skus: string[]) {
         'publications',
       ),
     ])
+    .select((eb) => channelChecksColumn(eb.ref('a.id')).as('channelChecks'))
     .where('c.catalog_id', '=', catalogId)
     .where('c.sku', 'in', skus);
 }
@@ -96,8 +98,10 @@ function recentVersionsOf(db: Db, catalogId: string, skus: string[]) {
 
 export type ResultsVariant = Omit<Row<typeof currentVariantsOf>, 'assetId'>;
 
-export type ResultsAsset = Shown<Omit<Row<typeof currentAssetsOf>, 'sku' | 'slot' | 'publications'>, 'createdAt'> & {
+export type ResultsAsset = Shown<Omit<Row<typeof currentAssetsOf>, 'sku' | 'slot' | 'channelChecks' | 'publications'>, 'createdAt'> & {
   variants: ResultsVariant[];
+  /** The asset's checks against its slot's channel profiles (a badge each). */
+  channels?: StoredChannelCheck[];
   /** Where this version went: one entry per destination it was offered to. */
   publications?: ResultsPublication[];
 };
@@ -192,11 +196,12 @@ export async function loadResultsData(db: Kysely<Database>, catalogId: string, o
     variantsByAsset.set(assetId, list);
   }
   const assetBySlot = new Map<string, ResultsAsset>();
-  for (const { sku, slot, publications, ...a } of current) {
+  for (const { sku, slot, channelChecks, publications, ...a } of current) {
     assetBySlot.set(key(sku, slot), {
       ...a,
       createdAt: iso(a.createdAt),
       variants: variantsByAsset.get(a.id) ?? [],
+      channels: toChannelChecks(channelChecks),
       publications: (publications ?? []).map((p) => ({ ...p, sentAt: p.sentAt ? iso(p.sentAt) : null })),
     });
   }

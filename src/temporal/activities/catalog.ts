@@ -8,6 +8,7 @@ import { getProduct } from '../../db/repositories/products';
 import { decideReview, getCurrentAsset, recordGeneratedAssets, recordSlotAttempt, slotHold, type ReviewDecision } from '../../db/repositories/assets';
 import { finishedAttempts, getLedgerEntry, noteLedgerError, unreleasedUnusable } from '../../db/repositories/jobs';
 import { inspectImage } from '../../imaging';
+import { resolveChannels } from '../../imaging/channels';
 import { createSourceFetcher, DEFAULT_SOURCE_FETCH_POLICY, SourceUnavailableError, type SourceAttempt } from '../../net/sourceFetcher';
 import { LIMITS } from '../../provider/contract';
 import { CENTS_PER_IMAGE, FailureType, stepIdempotencyKey } from '../../shared';
@@ -189,7 +190,9 @@ export function createCatalogActivities(deps: ActivityDeps) {
         productName: product?.name ?? input.sku,
         attributesFingerprint: product?.attributes_fingerprint ?? '',
         productStatus: product ? product.status : 'missing',
-        slots: plan.slots.filter((s) => s.enabled).map((s) => ({ name: s.name, kind: s.kind, dependsOn: slotDependencies(s) })),
+        slots: plan.slots
+          .filter((s) => s.enabled)
+          .map((s) => ({ name: s.name, kind: s.kind, dependsOn: slotDependencies(s), ...(s.channels?.length ? { channels: resolveChannels(s.channels, plan.channelProfiles) } : {}) })),
       };
     },
 

@@ -60,7 +60,7 @@ export async function generate(run: ProductRun, slot: PlanSlotSummary, prepared:
 
   state.phase = 'materializing';
   const outputs = await steps.imaging.materializeOutputs.executeWithOptions({ summary: `variants of ${slot.name} for SKU ${sku}` }, [
-    { idempotencyKey, outputs: done.outputs },
+    { idempotencyKey, outputs: done.outputs, ...(slot.channels?.length ? { channels: slot.channels } : {}) },
   ]);
 
   state.phase = 'recording';
