@@ -149,9 +149,9 @@ describe('channel checks: recorded with the asset, gated, listed', () => {
       ['shopify', true],
     ]);
     const html = renderResultsPage(data);
-    expect(html).toContain('<span class="badge channel pass" title="');
-    expect(html).toMatch(/<span class="badge channel fail" title="[^"]*minLongEdge: longest side \d+ px[^"]*">amazon-main ✗<\/span>/);
+    expect(html).toContain('<span class="channel-badge pass" title="');
+    expect(html).toMatch(/<span class="channel-badge fail" title="[^"]*minLongEdge: longest side \d+ px[^"]*">amazon-main ✗<\/span>/);
     expect(html).toMatch(/>shopify ✓<\/span>/);
-    expect((html.match(/class="badge channel /g) ?? []).length).toBe(8);
+    expect((html.match(/class="channel-badge /g) ?? []).length).toBe(8);
   });
 });

@@ -165,7 +165,8 @@ describe.skipIf(!HAS_CHROMIUM)(
       await expect.poll(() => dialog.isVisible()).toBe(true);
       const text = await dialog.innerText();
       expect(text).toContain('GOOD-1 · label');
-      expect(text).toContain('Variants (2)');
+      // Two storefront variants plus the label slot's channel variants (google-shopping, shopify).
+      expect(text).toContain('Variants (4)');
       expect(text).toContain('Versions (2)');
       expect(text).toMatch(/v2 ★\s+current\s/);
       expect(text).toMatch(/v1\s+superseded/);
