@@ -13,12 +13,13 @@ import { Command, InvalidArgumentError } from 'commander';
 import { BENCH_DIR, log, machineInfo, round, startTemporal, type TemporalServer } from './harness';
 import { runChannels } from './channels';
 import { runImaging } from './imaging';
+import { runLabel } from './label';
 import { runProvenance } from './provenance';
 import { runRealistic } from './realistic';
 import { runScale } from './scale';
 import { runThroughput } from './throughput';
 
-const BENCHMARKS = ['throughput', 'imaging', 'scale', 'realistic', 'provenance', 'channels'] as const;
+const BENCHMARKS = ['throughput', 'imaging', 'scale', 'realistic', 'provenance', 'channels', 'label'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 const int = (name: string, min = 0) => (v: string) => {
@@ -59,6 +60,7 @@ const program = new Command('bench')
   .option('--realistic-sweep <list>', 'further caps C to run, comma-separated (N scaled to the same number of waves)', (v) => v.split(',').map((x) => Number(x.trim())).filter((x) => Number.isInteger(x) && x > 0), [] as number[])
   // imaging
   .option('--imaging-reps <n>', 'images each side of project vs minimal (each ~1 s: enough reps to outweigh scheduling noise)', int('--imaging-reps', 1), 10)
+  .option('--label-reps <n>', 'label outputs materialized and read back by OCR', int('--label-reps', 1), 5)
   .option('--imaging-images <n>', 'images in the concurrency = cores run (peak RSS)', int('--imaging-images', 1), 6)
   .option('--avif-grid <pairs>', 'AVIF effort:quality pairs', '2:40,2:45,2:50,2:60,3:45,3:50,4:45,4:50,4:60,6:50')
   .option('--imaging-input <files>', 'comma-separated real provider outputs (JPEG/PNG) to use instead of drawn ones')
@@ -92,6 +94,7 @@ interface Opts {
   outputScale: number;
   imagingReps: number;
   imagingImages: number;
+  labelReps: number;
   avifGrid: string;
   avifCandidate: string;
   imagingInput?: string;
@@ -173,6 +176,7 @@ async function main(): Promise<void> {
     await run('imaging', () =>
       runImaging({ reps: o.imagingReps, avifGrid: grid, concurrencyImages: o.imagingImages, concurrency: os.availableParallelism(), catalogOutputs: 30_000, candidate: parseCandidate(o.avifCandidate), inputFiles: o.imagingInput?.split(',').map((f) => f.trim()).filter(Boolean) }),
     );
+    await run('label', () => runLabel({ reps: o.labelReps, edge: 2048 }));
     await run('provenance', () => runProvenance({ reps: 3, images: 2 }));
     await run('channels', () => runChannels({ reps: o.imagingReps }));
     await run('scale', () =>

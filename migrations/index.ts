@@ -13,6 +13,7 @@ import * as webhookSecrets from './20261201T1200_webhook_secrets';
 import * as publications from './20261201T1300_publications';
 import * as outboundDeliveries from './20261201T1310_outbound_deliveries';
 import * as channelChecks from './20261201T1320_channel_checks';
+import * as labelReadings from './20261201T1330_label_readings';
 
 export const migrations: Record<string, Migration> = {
   '20261124T1900_initial': initial,
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '20261201T1300_publications': publications,
   '20261201T1310_outbound_deliveries': outboundDeliveries,
   '20261201T1320_channel_checks': channelChecks,
+  '20261201T1330_label_readings': labelReadings,
 };

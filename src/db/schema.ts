@@ -266,6 +266,46 @@ export interface BudgetReservationsTable {
   reserved_at: Generated<Date>;
 }
 
+export type LabelVerdict = 'pass' | 'mismatch' | 'unchecked';
+
+/** One OCR reading of a label output (migrations/20261201T1330_label_readings.ts). */
+export interface LabelReadingsTable {
+  id: Generated<string>;
+  catalog_id: string;
+  sku: string;
+  slot: string;
+  idempotency_key: string;
+  provider_job_id: string | null;
+  output_index: number;
+  storage_key: string;
+  expected: string;
+  read_text: string | null;
+  similarity: number | null;
+  threshold: number;
+  verdict: LabelVerdict;
+  locale: string | null;
+  language: string | null;
+  confidence: number | null;
+  ocr_ms: number | null;
+  read_at: Generated<Date>;
+}
+
+/** Every delivery attempt of an outbound event (migrations/20261201T1310_outbound_deliveries.ts). */
+export interface OutboundDeliveriesTable {
+  id: Generated<string>;
+  catalog_id: string;
+  destination: string;
+  event_id: string;
+  event_type: string;
+  attempt: number;
+  outcome: 'delivered' | 'retryable' | 'rejected';
+  http_status: number | null;
+  answer: string | null;
+  duration_ms: number;
+  error: string | null;
+  attempted_at: Timestamp;
+}
+
 export type PublicationStatus = 'pending' | 'published' | 'failed' | 'skipped';
 
 /** The ledger of publications (migrations/20261201T1300_publications.ts). */
@@ -295,22 +335,6 @@ export interface PublicationsTable {
   sent_at: Timestamp | null;
 }
 
-/** Every delivery attempt of an outbound event (migrations/20261201T1310_outbound_deliveries.ts). */
-export interface OutboundDeliveriesTable {
-  id: Generated<string>;
-  catalog_id: string;
-  destination: string;
-  event_id: string;
-  event_type: string;
-  attempt: number;
-  outcome: 'delivered' | 'retryable' | 'rejected';
-  http_status: number | null;
-  answer: string | null;
-  duration_ms: number;
-  error: string | null;
-  attempted_at: Timestamp;
-}
-
 export interface Database {
   catalogs: CatalogsTable;
   products: ProductsTable;
@@ -329,8 +353,9 @@ export interface Database {
   declined_fingerprints: DeclinedFingerprintsTable;
   refresh_budgets: RefreshBudgetsTable;
   budget_reservations: BudgetReservationsTable;
-  publications: PublicationsTable;
+  label_readings: LabelReadingsTable;
   outbound_deliveries: OutboundDeliveriesTable;
+  publications: PublicationsTable;
 }
 
 export type Catalog = Selectable<CatalogsTable>;
@@ -343,3 +368,4 @@ export type Asset = Selectable<AssetsTable>;
 export type AssetVariant = Selectable<AssetVariantsTable>;
 export type CurrentAsset = Selectable<CurrentAssetsTable>;
 export type SlotAttempt = Selectable<SlotAttemptsTable>;
+export type LabelReading = Selectable<LabelReadingsTable>;

@@ -233,6 +233,13 @@ function failureBox(cell: ResultsCell): string {
   return `<div class="failure" role="note" title="${esc(reason)}"><b>${esc(a.errorType ?? 'Failed')}</b>${esc(a.errorMessage ?? '')}</div>`;
 }
 
+/** The label check's newest reading: verdict and figures, what was asked for and what was read. */
+function labelFact(l: NonNullable<ResultsCell['label']>): string {
+  const figure = l.similarity === null ? '' : ` · similarity ${l.similarity.toFixed(2)} (threshold ${l.threshold})`;
+  const read = l.read === null ? '' : `<br>read: “${esc(l.read.slice(0, 300))}”`;
+  return `<b>${esc(l.verdict)}</b>${esc(figure)}${l.locale ? ` · ${esc(l.locale)}` : ''}<br>expected: “${esc(l.expected)}”${read}`;
+}
+
 function detailsHtml(row: ResultsRow, cell: ResultsCell, ctx: Ctx): string {
   const a = cell.asset;
   const t = cell.attempt;
@@ -253,6 +260,7 @@ function detailsHtml(row: ResultsRow, cell: ResultsCell, ctx: Ctx): string {
   } else {
     facts.push(['Asset', 'none published']);
   }
+  if (cell.label) facts.push(['Label (OCR)', labelFact(cell.label)]);
   if (t) {
     facts.push(['Last attempt', `${esc(t.outcome)} · ${esc(when(t.attemptedAt))}`], ['Workflow', `<code>${esc(t.workflowId)}</code>`]);
     if (t.outcome === 'failed') facts.push(['Reason', `<span class="failure-text">${esc(t.errorType ?? 'Failed')}${t.errorMessage ? `: ${esc(t.errorMessage)}` : ''}</span>`]);
@@ -318,6 +326,7 @@ function cellHtml(row: ResultsRow, cell: ResultsCell, ctx: Ctx): string {
     parts.push(`<div class="media empty">${failed ? 'failed' : 'not generated yet'}</div>`);
   }
   parts.push(failureBox(cell));
+  if (cell.label && cell.label.verdict !== 'pass') parts.push(`<div class="note" title="${esc(cell.label.read ?? '')}">label ${esc(cell.label.verdict)}</div>`);
   if (a) parts.push(`<details class="prompt"><summary>Prompt</summary><p>${esc(a.prompt)}</p></details>`);
   parts.push(`<template>${detailsHtml(row, cell, ctx)}</template>`);
   return `<td class="cell ${state}" data-slot="${esc(cell.slot)}" tabindex="0" aria-haspopup="dialog" title="Details of ${esc(row.sku)} · ${esc(cell.slot)}">${parts.join('')}</td>`;

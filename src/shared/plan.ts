@@ -17,6 +17,27 @@ export const imageSourceSchema = z.union([
 ]);
 export type ImageSource = z.infer<typeof imageSourceSchema>;
 
+/**
+ * Reading the label back: the output's text (OCR) is compared with the attribute's value. A mismatch
+ * regenerates the slot within the paid attempt cap, then sends it to review. Not part of any
+ * fingerprint: switching the check on or off re-buys nothing.
+ */
+export const labelCheckSchema = z
+  .object({
+    /** The attribute holding the text the label must read. */
+    attribute: attributeName.default('labelText'),
+    /** 0 to 1: how alike the reading must be (normalised for case, whitespace and punctuation). */
+    threshold: z.number().min(0).max(1).default(0.85),
+    /** The attribute naming the label's locale (`en_GB`, `de`); absent means English. */
+    localeAttribute: attributeName.default('locale'),
+    /** Only these locales are read; others are recorded unchecked. Default: every locale with a reader. */
+    locales: z.array(z.string().regex(/^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$/, 'a locale such as en_GB')).min(1).max(50).optional(),
+    /** Mismatches before the slot goes to review (at most MAX_PAID_ATTEMPTS, which also bounds it). */
+    maxMismatches: z.number().int().min(1).max(10).optional(),
+  })
+  .strict();
+export type LabelCheck = z.infer<typeof labelCheckSchema>;
+
 const outputOptions = {
   enabled: z.boolean().default(true),
   promptTemplate: z.string().min(1).max(4_000),
@@ -35,6 +56,7 @@ const outputOptions = {
    * publication carries the new text). Default: altTemplateOf below.
    */
   altTemplate: z.string().min(1).max(1_000).optional(),
+  labelCheck: labelCheckSchema.optional(),
   /** Channel profiles each output is made and checked for (built-in or the plan's channelProfiles); not in the fingerprint. */
   channels: slotChannelsSchema.optional(),
 };
@@ -182,6 +204,7 @@ export const DEFAULT_PLAN: Plan = planSchema.parse({
         'Change only the text printed on the packaging label so that it reads exactly: "{{labelText}}"{{#locale}} (language: {{locale}}){{/locale}}. ' +
         'Keep everything else identical: the product\'s shape, material, colours, lighting, reflections, camera angle and background.',
       imageSize: 'square_hd',
+      labelCheck: { attribute: 'labelText', threshold: 0.85 },
       channels: ['google-shopping', 'shopify'],
     },
     {

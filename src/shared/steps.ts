@@ -69,6 +69,8 @@ export interface ReviewPolicy {
   onTimeout: 'approve' | 'keep';
   /** Rejections with a note that regenerate the slot, at most. */
   maxRejections: number;
+  /** A review only because the label read back wrong: a regeneration whose label passes is published. */
+  labelOnly?: boolean;
 }
 
 export interface ReviewDecisionSignal {
@@ -117,9 +119,20 @@ export interface GenerationRequest {
   sources: SourceRef[];
 }
 
+/** What a slot's label must read, when its plan checks it (see `labelCheck` in plan.ts). */
+export interface LabelExpectation {
+  expected: string;
+  locale: string | null;
+  threshold: number;
+  /** Locales the plan reads (undefined: every locale with a reader). */
+  locales?: string[];
+  /** Mismatches before review, as the plan asks (the paid attempt cap bounds it too). */
+  maxMismatches?: number;
+}
+
 export type PreparedSlot =
   | { action: 'skip'; fingerprint: string; asset: AssetRef }
-  | { action: 'generate'; fingerprint: string; idempotencyKey: string; request: GenerationRequest };
+  | { action: 'generate'; fingerprint: string; idempotencyKey: string; request: GenerationRequest; label?: LabelExpectation };
 
 export interface PrepareSlotInput {
   catalogId: string;

@@ -23,7 +23,7 @@ describe('activities by task queue', () => {
   it('builds one disjoint set per queue: Postgres steps, the paid step, the variants', () => {
     const sets = createActivities({} as ActivityDeps);
     expect(Object.keys(sets.provider)).toEqual(['generateJob']);
-    expect(Object.keys(sets.imaging)).toEqual(['materializeOutputs']);
+    expect(Object.keys(sets.imaging)).toEqual(['materializeOutputs', 'readLabel']);
     const workflowQueue = Object.keys(sets.workflows);
     expect(workflowQueue).toEqual(expect.arrayContaining(['loadPlan', 'prepareSlot', 'recordSlot', 'recordSlotFailure', 'decideReview', 'selectRefreshPage', 'estimatePage', 'recordRefreshRun']));
     expect(workflowQueue).not.toContain('generateJob');

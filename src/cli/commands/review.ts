@@ -3,6 +3,15 @@ import type { Command } from 'commander';
 
 export function register(program: Command): void {
   const review = program.command('review').description('Approve or reject new assets of catalogs that require review before publish.');
+  review
+    .command('show')
+    .description('Show what waits for review on a SKU, with the label OCR readings.')
+    .requiredOption('--catalog <id>', 'catalog id')
+    .requiredOption('--sku <sku>', 'SKU')
+    .option('--slot <slot>', 'only this slot')
+    .option('--json', 'the status as JSON')
+    .addHelpText('after', '\nExample:\n  $ catalog-assets review show --catalog acme --sku ABC-123 --slot label')
+    .action(async (f) => (await import('./reviewShow.run')).show(f));
   for (const verb of ['approve', 'reject'] as const) {
     review
       .command(verb)

@@ -161,7 +161,7 @@ export async function markDelivered(db: Db, idempotencyKey: string, outputs: Sto
     .execute();
 }
 
-export type UnusableReason = 'expired' | 'corrupt' | 'storage' | 'validation' | 'rejected' | 'operator';
+export type UnusableReason = 'expired' | 'corrupt' | 'storage' | 'validation' | 'rejected' | 'operator' | 'label-mismatch';
 
 /** Billed (or maybe billed) but nothing usable came of it: counted against the re-buy cap. */
 export async function markUnusable(db: Db, idempotencyKey: string, reason: UnusableReason, errorCode: string, message: string): Promise<void> {

@@ -10,6 +10,7 @@ import { sql, type Kysely } from 'kysely';
 import { ledgerTotals, moneyFigures, type MoneyFigures } from './jobs';
 import type { Database } from '../schema';
 import { enabledSlotNames } from './catalogs';
+import { latestLabelReadings } from './labelReadings';
 import { channelChecksColumn, toChannelChecks, type StoredChannelCheck } from './channelChecks';
 
 export const DEFAULT_PAGE_SIZE = 200;
@@ -110,8 +111,21 @@ export type ResultsAttempt = Shown<Omit<Row<typeof lastAttemptsOf>, 'sku' | 'slo
 
 export type ResultsVersion = Shown<Omit<Row<typeof recentVersionsOf>, 'sku' | 'slot' | 'rn' | 'n'>, 'createdAt'>;
 
+/** The newest label OCR reading of a slot (see labelReadings.ts). */
+export interface ResultsLabelReading {
+  verdict: string;
+  expected: string;
+  read: string | null;
+  similarity: number | null;
+  threshold: number;
+  locale: string | null;
+  readAt: string;
+}
+
 export interface ResultsCell {
   slot: string;
+  /** The newest label reading, where the slot's label is checked. */
+  label?: ResultsLabelReading;
   /** The current (published) asset, when the slot has one. */
   asset: ResultsAsset | undefined;
   /** The slot's last attempt, when there was one. */
@@ -215,6 +229,11 @@ export async function loadResultsData(db: Kysely<Database>, catalogId: string, o
     versionsBySlot.set(k, entry);
   }
 
+  const labelBySlot = new Map<string, ResultsLabelReading>();
+  for (const r of await latestLabelReadings(db, catalogId, skus)) {
+    labelBySlot.set(key(r.sku, r.slot), { verdict: r.verdict, expected: r.expected, read: r.read_text, similarity: r.similarity, threshold: r.threshold, locale: r.locale, readAt: iso(r.read_at) });
+  }
+
   const slots = enabledSlotNames(catalog.plan);
   const extra = new Set<string>();
   for (const rows of [current, attempts, versions]) for (const r of rows) if (!slots.includes(r.slot)) extra.add(r.slot);
@@ -230,7 +249,8 @@ export async function loadResultsData(db: Kysely<Database>, catalogId: string, o
       cells: slots.map((slot) => {
         const k = key(p.sku, slot);
         const v = versionsBySlot.get(k);
-        return { slot, asset: assetBySlot.get(k), attempt: attemptBySlot.get(k), versions: v?.list ?? [], versionCount: v?.total ?? 0 };
+        const label = labelBySlot.get(k);
+        return { slot, asset: assetBySlot.get(k), attempt: attemptBySlot.get(k), versions: v?.list ?? [], versionCount: v?.total ?? 0, ...(label ? { label } : {}) };
       }),
     })),
     page: { offset, limit, total: Number(countRow.n) },

@@ -11,6 +11,7 @@ import { invalidRequest, type ErrorReply } from './httpErrors';
 import { DialectWriter } from './dialects';
 import { JobRunner, type SimJob } from './jobs';
 import { latencyDrawer } from './latency';
+import { labelTextOf } from './render';
 import { LedgerBook, type SimulatorLedger } from './ledger';
 import { silentLogger, type SimulatorOptions } from './options';
 import { createRandom } from '../../support/random';
@@ -187,6 +188,9 @@ export class SimulatorEngine {
     const size = resolveImageSize(body.imageSize);
     const scale = this.options.outputScale;
     const references = referencesOf(body);
+    const plan = this.faults.planJob(body.numImages);
+    // Drawn only for edits that ask for label text, so every other job's fault stream is unchanged.
+    if (operation === 'edit' && labelTextOf(body.prompt) !== undefined) plan.misspellLabel = this.faults.misspellLabel();
     const job = this.runner.create({
       operation,
       model,
@@ -202,7 +206,7 @@ export class SimulatorEngine {
         watermark: body.watermark,
       },
       references,
-      plan: this.faults.planJob(body.numImages),
+      plan,
     });
     this.ledgerBook.jobCreated({ jobId: job.id, idempotencyKey: key, operation, bodyHash: hash }, body.numImages);
     if (remember) this.idempotency.set(key, { hash, job });

@@ -46,6 +46,8 @@ export const scriptEntrySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('rejectOne'), on: z.literal('submit').default('submit'), index: z.number().int().min(0).optional() }).strict(),
   z.object({ kind: z.literal('corruptImage'), on: z.literal('download').default('download') }).strict(),
   z.object({ kind: z.literal('expiredUrl'), on: z.literal('download').default('download') }).strict(),
+  /** The next edit that asks for label text prints it misspelled. */
+  z.object({ kind: z.literal('misspellLabel'), on: z.literal('submit').default('submit') }).strict(),
 ]);
 export type ScriptEntry = z.output<typeof scriptEntrySchema>;
 export type ScriptEntryInput = z.input<typeof scriptEntrySchema>;
@@ -72,6 +74,11 @@ export const faultsSchema = z
     corruptImage: fault({}),
     /** An output URL is already expired when first fetched (410 url_expired from then on). */
     expiredUrl: fault({}),
+    /**
+     * An edit asking for label text ("reads exactly: ...") prints it misspelled: with a probability, and/or
+     * on every Nth such edit (`everyNth: 1` is every one). Other jobs draw nothing for it.
+     */
+    misspellLabel: fault({ everyNth: z.number().int().min(1).max(1_000_000).optional() }),
     /** A provider that ignores Idempotency-Key: every submit creates (and bills) a new job. */
     forgetIdempotencyKeys: z.boolean().default(false),
     script: z.array(scriptEntrySchema).max(10_000).default([]),
@@ -94,6 +101,8 @@ export interface JobFaultPlan {
   missing: Set<number>;
   /** Output indexes rejected by output moderation (content_rejected). */
   rejected: Set<number>;
+  /** The label text of an edit is printed misspelled. */
+  misspellLabel?: boolean;
 }
 
 type Operation = 'submit' | 'poll' | 'download';
@@ -101,6 +110,7 @@ type Operation = 'submit' | 'poll' | 'download';
 export class FaultInjector {
   private settings!: Faults;
   private script: ScriptEntry[] = [];
+  private labelEdits = 0;
 
   constructor(
     faults: Faults,
@@ -112,6 +122,7 @@ export class FaultInjector {
   set(faults: Faults): void {
     this.settings = faults;
     this.script = [...faults.script];
+    this.labelEdits = 0;
   }
 
   /** The settings, with the script entries not yet consumed. */
@@ -177,6 +188,15 @@ export class FaultInjector {
       if (candidates.length > 0) plan.rejected.add(candidates[this.random.int(0, candidates.length - 1)]!);
     }
     return plan;
+  }
+
+  /** Whether a new edit job that asks for label text prints it misspelled (asked only for such jobs). */
+  misspellLabel(): boolean {
+    this.labelEdits += 1;
+    if (this.take('submit', ['misspellLabel'])) return true;
+    const f = this.settings.misspellLabel;
+    if (f.everyNth !== undefined && this.labelEdits % f.everyNth === 0) return true;
+    return this.random.chance(f.probability);
   }
 
   /** The fate of one download: corrupt bytes this time, and/or the URL expired for good. */

@@ -154,7 +154,7 @@ export class JobRunner {
     const refs = await Promise.all(job.references.map((r) => loadReference(r.ref, r.field, this.deps.referenceFetchTimeoutMs)));
     // Undelivered outputs are not drawn at all.
     const indexes = Array.from({ length: job.numImages }, (_, i) => i).filter((i) => !plan.missing.has(i) && !plan.rejected.has(i));
-    return renderOutputs({ ...job.render, operation: job.operation, seed: job.bodyHash }, refs, indexes);
+    return renderOutputs({ ...job.render, operation: job.operation, seed: job.bodyHash, misspellLabel: plan.misspellLabel === true }, refs, indexes);
   }
 
   private deliver(job: SimJob, rendered: Awaited<ReturnType<typeof renderOutputs>>): void {

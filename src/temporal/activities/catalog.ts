@@ -8,6 +8,7 @@ import { getProduct } from '../../db/repositories/products';
 import { decideReview, getCurrentAsset, recordGeneratedAssets, recordSlotAttempt, slotHold, type ReviewDecision } from '../../db/repositories/assets';
 import { finishedAttempts, getLedgerEntry, noteLedgerError, unreleasedUnusable } from '../../db/repositories/jobs';
 import { inspectImage } from '../../imaging';
+import { labelExpectation } from '../../label/expectation';
 import { resolveChannels } from '../../imaging/channels';
 import { createSourceFetcher, DEFAULT_SOURCE_FETCH_POLICY, SourceUnavailableError, type SourceAttempt } from '../../net/sourceFetcher';
 import { LIMITS } from '../../provider/contract';
@@ -267,7 +268,8 @@ export function createCatalogActivities(deps: ActivityDeps) {
           );
         }
       }
-      return { action: 'generate', fingerprint, idempotencyKey, request };
+      const label = labelExpectation(slot, attributes);
+      return { action: 'generate', fingerprint, idempotencyKey, request, ...(label ? { label } : {}) };
     },
 
     /** What a refresh's budget paid for, from the ledger rows of its reservations. */

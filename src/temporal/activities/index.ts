@@ -9,6 +9,7 @@
 import { createCatalogActivities } from './catalog';
 import type { ActivityDeps } from './deps';
 import { createImagingActivities } from './imaging';
+import { createLabelLedgerActivities, createLabelReadingActivities } from './label';
 import { createProviderActivities } from './provider';
 import { createPublishActivities, createPublishLedgerActivities } from './publish';
 import { createRefreshActivities } from './refresh';
@@ -17,7 +18,7 @@ export type { ActivityDeps } from './deps';
 
 export function createWorkflowQueueActivities(deps: ActivityDeps) {
   const catalog = createCatalogActivities(deps);
-  return { ...catalog, ...createRefreshActivities(deps, catalog), ...createPublishLedgerActivities(deps) };
+  return { ...catalog, ...createRefreshActivities(deps, catalog), ...createLabelLedgerActivities(deps), ...createPublishLedgerActivities(deps) };
 }
 
 export function createProviderQueueActivities(deps: ActivityDeps) {
@@ -25,7 +26,7 @@ export function createProviderQueueActivities(deps: ActivityDeps) {
 }
 
 export function createImagingQueueActivities(deps: ActivityDeps) {
-  return createImagingActivities(deps);
+  return { ...createImagingActivities(deps), ...createLabelReadingActivities(deps) };
 }
 
 /** Calls to the catalog's destinations (PIM, shop, outbound events), sized for their rate limits. */

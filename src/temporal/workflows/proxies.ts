@@ -49,6 +49,16 @@ const MATERIALIZE_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes },
 };
 
+/**
+ * OCR of a label output: CPU-bound (about a second per output), on the imaging queue. A reading is
+ * recorded under its step and output, so a retry replaces it.
+ */
+const READ_LABEL_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 3, nonRetryableErrorTypes },
+};
+
 /** The product workflow's Postgres steps, run locally by the workflow worker. */
 export function localPostgresSteps() {
   return proxyLocalActivities<WorkflowQueueActivities>(DB_LOCAL_OPTIONS);
@@ -96,4 +106,9 @@ export function publishSteps(prefix: string) {
     publish: proxyActivities<PublishQueueActivities>({ taskQueue: taskQueueName(prefix, 'publish'), ...PUBLISH_OPTIONS }),
     events: proxyActivities<PublishQueueActivities>({ taskQueue: taskQueueName(prefix, 'publish'), ...EVENT_OPTIONS }),
   };
+}
+
+/** Label OCR, on the imaging queue of this deployment's prefix. */
+export function labelSteps(prefix: string) {
+  return proxyActivities<Pick<ImagingQueueActivities, 'readLabel'>>({ taskQueue: taskQueueName(prefix, 'imaging'), ...READ_LABEL_OPTIONS });
 }

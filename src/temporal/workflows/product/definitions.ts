@@ -4,9 +4,10 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { PublishOutcome } from '../../../shared/publish';
+import type { LabelReadingSummary } from '../../../shared/label';
 import type { BudgetRef, ReviewDecisionSignal, SlotOutcome } from '../../../shared/steps';
 
-export type SlotPhase = 'waiting' | 'preparing' | 'generating' | 'materializing' | 'recording' | 'awaiting_review' | 'done';
+export type SlotPhase = 'waiting' | 'preparing' | 'generating' | 'reading_label' | 'materializing' | 'recording' | 'awaiting_review' | 'done';
 
 export interface SlotStatus {
   phase: SlotPhase;
@@ -18,6 +19,10 @@ export interface SlotStatus {
   pendingVersion?: number;
   rejections?: number;
   reviewDeadline?: string;
+  /** The label check's readings in this run, oldest first (the last one is the output kept or in review). */
+  labelReadings?: LabelReadingSummary[];
+  /** Why the slot waits for review because of its label (mismatches past what the plan or cap allows). */
+  labelReview?: string;
 }
 
 /** One destination's publication of this SKU in this run. */

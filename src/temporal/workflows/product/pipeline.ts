@@ -6,6 +6,7 @@
 import { ActivityFailure, ApplicationFailure, isCancellation, log } from '@temporalio/workflow';
 import { CENTS_PER_IMAGE, type AssetRef, type GenerateOutput, type PlanSlotSummary, type PreparedSlot, type SlotOutcome } from '../../../shared/steps';
 import type { SlotStatus } from './definitions';
+import { checkLabel, reviewPolicyFor } from './labelCheck';
 import { review } from './review';
 import type { ProductRun } from './run';
 import type { DependencyOutcome } from './schedule';
@@ -40,16 +41,16 @@ function describeFailure(err: unknown): SlotFailure {
 }
 
 export type Generated = Awaited<ReturnType<typeof generate>>;
+export type Paid = Awaited<ReturnType<typeof pay>>;
 
-/** The paid step (submit, await and keep), then variants and record: one generation of a slot. */
-export async function generate(run: ProductRun, slot: PlanSlotSummary, prepared: Extract<PreparedSlot, { action: 'generate' }>, state: SlotStatus, track: SlotTrack) {
-  const { base, steps, tally, input, plan } = run;
-  const sku = base.sku;
+/** The paid step alone (submit, await and keep the originals), counted in the run's tally. */
+export async function pay(run: ProductRun, slot: PlanSlotSummary, prepared: Extract<PreparedSlot, { action: 'generate' }>, state: SlotStatus, track: SlotTrack) {
+  const { base, steps, tally, input } = run;
   const { fingerprint, idempotencyKey } = prepared;
   track.idempotencyKey = idempotencyKey;
   const submitInput = { ...base, slot: slot.name, fingerprint, idempotencyKey, request: prepared.request, budget: input.budget };
   state.phase = 'generating';
-  const done: GenerateOutput = await steps.provider.generateJob.executeWithOptions({ summary: `${slot.kind} ${slot.name} for SKU ${sku}` }, [submitInput]);
+  const done: GenerateOutput = await steps.provider.generateJob.executeWithOptions({ summary: `${slot.kind} ${slot.name} for SKU ${base.sku}` }, [submitInput]);
   // Once a job id is known, this run never submits for this generation again.
   state.jobId = done.jobId;
   track.jobId = done.jobId;
@@ -57,6 +58,24 @@ export async function generate(run: ProductRun, slot: PlanSlotSummary, prepared:
   // that never finished was not counted by anyone, so this run counts its images.
   if (!done.adoptedJob && !done.reused) tally.submissions += 1;
   if (!done.reused) tally.imagesBilled += done.imagesBilled;
+  return done;
+}
+
+/** The paid step (submit, await and keep), the label check where the plan asks for one, then variants and record: one generation of a slot. */
+export async function generate(
+  run: ProductRun,
+  slot: PlanSlotSummary,
+  firstPrepared: Extract<PreparedSlot, { action: 'generate' }>,
+  state: SlotStatus,
+  track: SlotTrack,
+  references: Record<string, AssetRef> = {},
+) {
+  const { base, steps, plan } = run;
+  const sku = base.sku;
+  // A label that reads back wrong is bought again within the paid attempt cap (labelCheck.ts).
+  const checked = await checkLabel(run, slot, firstPrepared, await pay(run, slot, firstPrepared, state, track), state, track, references);
+  const { prepared, done } = checked;
+  const { fingerprint, idempotencyKey } = prepared;
 
   state.phase = 'materializing';
   const outputs = await steps.imaging.materializeOutputs.executeWithOptions({ summary: `variants of ${slot.name} for SKU ${sku}` }, [
@@ -65,9 +84,9 @@ export async function generate(run: ProductRun, slot: PlanSlotSummary, prepared:
 
   state.phase = 'recording';
   const recorded = await steps.db('recordSlot', { summary: `record ${slot.name} for SKU ${sku}` }, [
-    { ...base, slot: slot.name, fingerprint, prompt: prepared.request.prompt, idempotencyKey, outputs, imagesBilled: done.imagesBilled, publish: !plan.review },
+    { ...base, slot: slot.name, fingerprint, prompt: prepared.request.prompt, idempotencyKey, outputs, imagesBilled: done.imagesBilled, publish: !plan.review && !checked.review },
   ]);
-  return { recorded, jobId: done.jobId, imagesBilled: done.reused ? 0 : done.imagesBilled };
+  return { recorded, jobId: done.jobId, imagesBilled: checked.billedBefore + (done.reused ? 0 : done.imagesBilled), labelReview: checked.review };
 }
 
 /** One slot, from waiting for its dependencies to its outcome. */
@@ -100,8 +119,9 @@ export async function runSlot(run: ProductRun, slot: PlanSlotSummary, dependenci
       assets.set(slot.name, prepared.asset);
       return report.finish(state, { slot: slot.name, outcome: 'skipped', assetId: prepared.asset.assetId });
     }
-    const first = await generate(run, slot, prepared, state, track);
-    const reviewed = run.plan.review ? await review(run, run.plan.review, slot, state, track, first, references) : ({ approved: first } as const);
+    const first = await generate(run, slot, prepared, state, track, references);
+    const policy = reviewPolicyFor(run, first);
+    const reviewed = policy ? await review(run, policy, slot, state, track, first, references) : ({ approved: first } as const);
     if ('kept' in reviewed) return report.finish(state, reviewed.kept);
     const { recorded, jobId, imagesBilled } = reviewed.approved;
     assets.set(slot.name, { assetId: recorded.assetId, storageKey: recorded.storageKey, checksum: recorded.checksum });

@@ -3,7 +3,7 @@
  * a rejection with a note regenerates the slot with the note added to the prompt.
  */
 import { condition } from '@temporalio/workflow';
-import type { AssetRef, PlanSlotSummary, ReviewPolicy, SlotOutcome } from '../../../shared/steps';
+import type { AssetRef, PlanSlotSummary, PreparedSlot, ReviewPolicy, SlotOutcome } from '../../../shared/steps';
 import type { SlotStatus } from './definitions';
 import { generate, type Generated, type SlotTrack } from './pipeline';
 import type { ProductRun } from './run';
@@ -20,7 +20,7 @@ export async function review(
   first: Generated,
   references: Record<string, AssetRef>,
 ): Promise<Reviewed> {
-  const { base, steps, decisions, input, report } = run;
+  const { base, steps, decisions, report } = run;
   let generation = first;
   let rejections = 0;
   for (;;) {
@@ -50,11 +50,27 @@ export async function review(
     rejections += 1;
     if (!d.note || rejections > policy.maxRejections) return kept(`rejected by ${actor}${d.note ? `: ${d.note}` : ''}`);
     // Reject with a note: regenerate the slot with the note added to the prompt.
-    state.phase = 'preparing';
-    const again = await steps.db('prepareSlot', { summary: `regenerate ${slot.name} for SKU ${base.sku} after review` }, [
-      { ...base, slot: slot.name, force: true, dependencies: references, reviewNote: d.note, budget: input.budget },
-    ]);
+    const again = await regenerate(run, slot, state, references, d.note, `regenerate ${slot.name} for SKU ${base.sku} after review`);
     if (again.action === 'skip') return { approved: generation };
-    generation = await generate(run, slot, again, state, track);
+    generation = await generate(run, slot, again, state, track, references);
+    if (policy.labelOnly && !generation.labelReview) return { approved: generation };
   }
+}
+
+/**
+ * Prepares the slot again with a note added to its prompt: a reviewer's, or the label check's. A new
+ * purchase goes through prepare as every other does (a new attempt's key, the paid attempt cap, the budget).
+ */
+export async function regenerate(
+  run: ProductRun,
+  slot: PlanSlotSummary,
+  state: SlotStatus,
+  references: Record<string, AssetRef>,
+  note: string,
+  summary: string,
+): Promise<PreparedSlot> {
+  state.phase = 'preparing';
+  return run.steps.db('prepareSlot', { summary }, [
+    { ...run.base, slot: slot.name, force: true, dependencies: references, reviewNote: note, budget: run.input.budget },
+  ]);
 }
