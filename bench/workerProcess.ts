@@ -54,7 +54,7 @@ function instrumentSet<T extends object>(activities: T): T {
 }
 
 function instrument(activities: ActivitiesByQueue): ActivitiesByQueue {
-  return { workflows: instrumentSet(activities.workflows), provider: instrumentSet(activities.provider), imaging: instrumentSet(activities.imaging) };
+  return { workflows: instrumentSet(activities.workflows), provider: instrumentSet(activities.provider), imaging: instrumentSet(activities.imaging), publish: instrumentSet(activities.publish) };
 }
 
 function snapshot(): WorkerStats {

@@ -10,6 +10,7 @@ import * as paidLedger from './20261201T0900_paid_ledger';
 import * as operatorDecisions from './20261201T1000_operator_decisions';
 import * as refreshFailures from './20261201T1100_refresh_failures';
 import * as webhookSecrets from './20261201T1200_webhook_secrets';
+import * as publications from './20261201T1300_publications';
 import * as outboundDeliveries from './20261201T1310_outbound_deliveries';
 import * as channelChecks from './20261201T1320_channel_checks';
 import * as labelReadings from './20261201T1330_label_readings';
@@ -24,6 +25,7 @@ export const migrations: Record<string, Migration> = {
   '20261201T1000_operator_decisions': operatorDecisions,
   '20261201T1100_refresh_failures': refreshFailures,
   '20261201T1200_webhook_secrets': webhookSecrets,
+  '20261201T1300_publications': publications,
   '20261201T1310_outbound_deliveries': outboundDeliveries,
   '20261201T1320_channel_checks': channelChecks,
   '20261201T1330_label_readings': labelReadings,

@@ -41,6 +41,7 @@ const COMMANDS: CommandModule[] = await Promise.all([
   import('./commands/local'),
   import('./commands/webhook'),
   import('./commands/events'),
+  import('./commands/publish'),
 ]);
 
 export function buildProgram(): Command {

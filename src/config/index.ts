@@ -87,6 +87,15 @@ export const envSchema = z.object({
 
   ASSET_STORAGE: z.enum(['local', 's3']).default('local'),
   ASSET_DIR: z.string().min(1).optional(),
+  /**
+   * A CDN or bucket URL in front of asset storage: `<base>/<storage key>` is each variant's public URL,
+   * handed to destinations that pull files instead of receiving bytes.
+   */
+  ASSET_PUBLIC_BASE_URL: z
+    .string()
+    .url('must be an http(s) URL such as https://cdn.example.com/assets')
+    .refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL')
+    .optional(),
   /** S3-compatible object storage (ASSET_STORAGE=s3). Omit S3_ENDPOINT for AWS S3 itself. */
   S3_ENDPOINT: z
     .string()
@@ -199,6 +208,8 @@ export interface Config {
   imaging: { concurrency: number; variants: string; maxOutputPixels: number };
   referenceMode: 'inline' | 'url';
   storage: { kind: 'local' | 's3'; dir: string; s3: S3Settings | undefined };
+  /** The publish step: ASSET_PUBLIC_BASE_URL (undefined: destinations receive bytes only). */
+  publish: { publicBaseUrl: string | undefined };
   allowPrivateReferenceHosts: string[];
   sourceFetch: { attempts: number; windowMs: number; hostDownMs: number };
   http: {
@@ -324,6 +335,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
             }
           : undefined,
     },
+    publish: { publicBaseUrl: e.ASSET_PUBLIC_BASE_URL },
     allowPrivateReferenceHosts: e.ALLOW_PRIVATE_REFERENCE_HOSTS,
     sourceFetch: { attempts: e.SOURCE_FETCH_ATTEMPTS, windowMs: e.SOURCE_FETCH_WINDOW_SECONDS * 1_000, hostDownMs: e.SOURCE_HOST_DOWN_SECONDS * 1_000 },
     http: {

@@ -306,6 +306,35 @@ export interface OutboundDeliveriesTable {
   attempted_at: Timestamp;
 }
 
+export type PublicationStatus = 'pending' | 'published' | 'failed' | 'skipped';
+
+/** The ledger of publications (migrations/20261201T1300_publications.ts). */
+export interface PublicationsTable {
+  id: Generated<string>;
+  catalog_id: string;
+  sku: string;
+  slot: string;
+  version: number;
+  asset_id: DecisionAssetId;
+  destination: string;
+  destination_kind: string;
+  status: ColumnType<PublicationStatus, PublicationStatus | undefined, PublicationStatus>;
+  remote_id: string | null;
+  already_present: boolean | null;
+  receipt: ColumnType<Record<string, string | number | boolean> | null, string | null | undefined, string | null>;
+  alt_text: string | null;
+  variant: string | null;
+  attempts: ColumnType<number, number | undefined, number>;
+  /** Successful sends: more than one only after a rollback showed this version again. */
+  sends: ColumnType<number, number | undefined, number>;
+  error_code: string | null;
+  last_error: string | null;
+  requested_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+  sent_at: Timestamp | null;
+}
+
 export interface Database {
   catalogs: CatalogsTable;
   products: ProductsTable;
@@ -326,6 +355,7 @@ export interface Database {
   budget_reservations: BudgetReservationsTable;
   label_readings: LabelReadingsTable;
   outbound_deliveries: OutboundDeliveriesTable;
+  publications: PublicationsTable;
 }
 
 export type Catalog = Selectable<CatalogsTable>;

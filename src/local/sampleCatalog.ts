@@ -17,6 +17,9 @@ import type { Kysely } from 'kysely';
 import sharp from 'sharp';
 import { productFingerprint } from '../catalog/fingerprint';
 import { upsertCatalog } from '../db/repositories/catalogs';
+import { DESTINATION_KINDS } from '../publish/kinds';
+import { validateCatalogSettings } from '../publish/settings';
+import type { DestinationSettings } from '../shared/publishSettings';
 import { productFingerprints, upsertProducts } from '../db/repositories/products';
 import type { Database } from '../db/schema';
 import { makeTestImage } from '../dev/testImages';
@@ -156,8 +159,14 @@ export interface SampleImport {
  * Upserts the `sample` catalog and its products. `imageBaseUrl` is where the packshots and scenes are
  * served (the stack's file server); `packshotDir`, when given, is filled with any missing images first.
  */
-export async function ensureSampleCatalog(db: Kysely<Database>, o: { imageBaseUrl: string; packshotDir?: string }): Promise<SampleImport> {
+export async function ensureSampleCatalog(
+  db: Kysely<Database>,
+  o: { imageBaseUrl: string; packshotDir?: string; destinations?: DestinationSettings[] },
+): Promise<SampleImport> {
   const base = o.imageBaseUrl.replace(/\/+$/, '');
+  const settings = { sceneReferences: SAMPLE_SCENES.map((s) => `${base}/${s}`), ...(o.destinations?.length ? { destinations: o.destinations } : {}) };
+  // The destinations of src/local/destinations.ts, checked against the kinds this build has.
+  validateCatalogSettings(settings, DESTINATION_KINDS);
   const images = o.packshotDir ? await writeSampleImages(o.packshotDir) : { written: 0, kept: 0 };
   const rows = SAMPLE_PRODUCTS.map((p) => {
     const attributes = sampleProductAttributes(p, base);
@@ -172,7 +181,7 @@ export async function ensureSampleCatalog(db: Kysely<Database>, o: { imageBaseUr
   });
   const existing = await productFingerprints(db, SAMPLE_CATALOG_ID);
   await db.transaction().execute(async (tx) => {
-    await upsertCatalog(tx, { id: SAMPLE_CATALOG_ID, name: SAMPLE_CATALOG_NAME, settings: { sceneReferences: SAMPLE_SCENES.map((s) => `${base}/${s}`) } });
+    await upsertCatalog(tx, { id: SAMPLE_CATALOG_ID, name: SAMPLE_CATALOG_NAME, settings });
     // Only what is new or different: an unchanged product keeps its row (and its updated_at) as it was.
     await upsertProducts(
       tx,

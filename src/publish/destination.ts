@@ -38,6 +38,12 @@ export interface PublishItem {
   files: PublishFile[];
   /** A stable key for this (catalog, sku, slot, version, destination): asset codes and event ids derive from it. */
   publicationKey: string;
+  /**
+   * True when this version was published here before and the destination has been shown another
+   * version since (a rollback made it current again): make it the one shown, without uploading the
+   * same bytes twice where the destination still holds them.
+   */
+  republish?: boolean;
 }
 
 /** What the destination said, kept in the publications ledger and shown to operators. */

@@ -174,6 +174,10 @@ code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
 .failure { margin-top: 6px; padding: 6px 8px; border-radius: 6px; background: var(--bad-bg); color: var(--bad); font-size: 12px; word-break: break-word; display: -webkit-box; -webkit-line-clamp: 5; -webkit-box-orient: vertical; overflow: hidden; }
 .failure b { display: block; }
 .note { margin-top: 6px; font-size: 12px; color: var(--warn); }
+.published { display: flex; flex-wrap: wrap; gap: 4px; }
+.pub { font-size: 11px; padding: 0 4px; border-radius: 3px; background: #f3f4f6; }
+.pub-failed { color: var(--bad); }
+.pub-skipped, .pub-pending { color: var(--warn); }
 details.prompt { margin-top: 6px; font-size: 12px; }
 details.prompt summary { cursor: pointer; color: var(--muted); }
 details.prompt p { margin: 4px 0 0; white-space: pre-wrap; word-break: break-word; }
@@ -279,11 +283,30 @@ function detailsHtml(row: ResultsRow, cell: ResultsCell, ctx: Ctx): string {
     (a ? `<h3>Prompt</h3><p class="prompt-full">${esc(a.prompt)}</p>` : '') +
     `<h3>Variants (${variants.length})</h3>` +
     (variants.length ? `<table class="list"><thead><tr><th>Name</th><th>Format</th><th>Size</th><th>Bytes</th></tr></thead><tbody>${variantRows}</tbody></table>` : '<p class="meta">none</p>') +
+    publishedHtml(a) +
     `<h3>Versions (${cell.versionCount})</h3>` +
     (cell.versions.length
       ? `<table class="list versions"><thead><tr><th>Version</th><th>Status</th><th>Fingerprint</th><th>Cost</th><th>Created</th><th></th></tr></thead><tbody>${versionRows}</tbody></table>${more}`
       : '<p class="meta">none</p>')
   );
+}
+
+/** Where the current version went: destination, status, remote id, error. */
+function publishedHtml(a: ResultsAsset | undefined): string {
+  const list = a?.publications ?? [];
+  if (!a || list.length === 0) return '';
+  const rows = list
+    .map((p) => `<tr class="pub-${esc(p.status)}"><td>${esc(p.destination)}</td><td>${esc(p.kind)}</td><td>${esc(p.status)}</td><td><code>${esc(p.remoteId ?? '')}</code></td><td>${p.error ? `<span class="failure-text">${esc(p.error)}</span>` : esc(p.sentAt ? when(p.sentAt) : '')}</td></tr>`)
+    .join('');
+  return `<h3>Published to (${list.length})</h3><table class="list publications"><thead><tr><th>Destination</th><th>Kind</th><th>Status</th><th>Remote id</th><th>Sent / error</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** A line under the image: each destination and how it stands (failed ones named). */
+function publishedLine(a: ResultsAsset): string {
+  const list = a.publications ?? [];
+  if (list.length === 0) return '';
+  const items = list.map((p) => `<span class="pub pub-${esc(p.status)}" title="${esc(p.error ?? p.remoteId ?? p.status)}">${esc(p.destination)}: ${esc(p.status)}</span>`);
+  return `<div class="meta published">${items.join(' ')}</div>`;
 }
 
 function cellHtml(row: ResultsRow, cell: ResultsCell, ctx: Ctx): string {
@@ -296,6 +319,7 @@ function cellHtml(row: ResultsRow, cell: ResultsCell, ctx: Ctx): string {
     parts.push(
       `<div class="meta"><span class="ver">v${a.version}</span><code class="fp" title="${esc(a.fingerprint)}">${esc(shortFp(a.fingerprint))}</code><span class="cost">${usd(a.costCents)}</span></div>`,
     );
+    parts.push(publishedLine(a));
     parts.push(channelBadges(a.channels, esc));
     if (failed) parts.push('<div class="note">last attempt failed; showing the current version</div>');
   } else {

@@ -37,6 +37,10 @@ export const FailureType = {
   sourceUnreachable: 'SourceUnreachable',
   storage: 'StorageFailure',
   database: 'DatabaseFailure',
+  /** A destination answered 429, 5xx or dropped the connection: the publish step retries (Retry-After honoured). */
+  destinationUnavailable: 'DestinationUnavailable',
+  /** A catalog's destination settings do not parse, or name a kind this build lacks. */
+  destinationConfigInvalid: 'DestinationConfigInvalid',
 } as const;
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
 
@@ -56,4 +60,5 @@ export const NON_RETRYABLE_FAILURES: FailureTypeName[] = [
   FailureType.needsAttention,
   FailureType.productRemoved,
   FailureType.budgetExhausted,
+  FailureType.destinationConfigInvalid,
 ];

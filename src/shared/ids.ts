@@ -42,8 +42,9 @@ export function parseScheduleId(id: string): { catalogId: string } | undefined {
  * Task queues by resource: workflows, provider calls (rate-limited for the provider's account-wide
  * limits) and CPU-bound image work (sized to cores) each have their own, so each can be tuned alone.
  */
-export type TaskQueueRole = 'workflows' | 'provider' | 'imaging';
-export const TASK_QUEUE_ROLES: readonly TaskQueueRole[] = ['workflows', 'provider', 'imaging'];
+export type TaskQueueRole = 'workflows' | 'provider' | 'imaging' | 'publish';
+/** `publish`: calls to the catalog's destinations (PIM, shop, outbound events), sized for their rate limits. */
+export const TASK_QUEUE_ROLES: readonly TaskQueueRole[] = ['workflows', 'provider', 'imaging', 'publish'];
 
 export function taskQueueName(prefix: string, role: TaskQueueRole): string {
   return `${prefix}.${role}`;

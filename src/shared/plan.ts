@@ -50,6 +50,12 @@ const outputOptions = {
   quality: z.enum(['standard', 'high']).default('high'),
   outputFormat: z.enum(['jpeg', 'png']).default('jpeg'),
   numImages: z.number().int().min(1).max(4).default(1),
+  /**
+   * Alt text of the published image, in the prompt template language, rendered over the product's
+   * attributes in its locale. Not part of any fingerprint: changing it re-buys nothing (the next
+   * publication carries the new text). Default: altTemplateOf below.
+   */
+  altTemplate: z.string().min(1).max(1_000).optional(),
   labelCheck: labelCheckSchema.optional(),
   /** Channel profiles each output is made and checked for (built-in or the plan's channelProfiles); not in the fingerprint. */
   channels: slotChannelsSchema.optional(),
@@ -99,6 +105,8 @@ export const planSchema = z
       });
       const problem = templateProblem(slot.promptTemplate);
       if (problem) ctx.addIssue({ code: 'custom', path: ['slots', i, 'promptTemplate'], message: problem });
+      const altProblem = slot.altTemplate === undefined ? undefined : templateProblem(slot.altTemplate);
+      if (altProblem) ctx.addIssue({ code: 'custom', path: ['slots', i, 'altTemplate'], message: altProblem });
     });
   });
 export type Plan = z.infer<typeof planSchema>;
@@ -211,3 +219,15 @@ export const DEFAULT_PLAN: Plan = planSchema.parse({
     },
   ],
 });
+
+/** Alt text templates of the default slots; any other slot without its own gets the generic one. */
+export const DEFAULT_ALT_TEMPLATES: Record<string, string> = {
+  hero: '{{brand|}} {{name}}{{#colour}}, {{colour}}{{/colour}}',
+  label: '{{brand|}} {{name}}, packaging label',
+  lifestyle: '{{brand|}} {{name}} in {{scene|a home setting}}',
+};
+export const GENERIC_ALT_TEMPLATE = '{{brand|}} {{name}}';
+
+export function altTemplateOf(slot: Pick<Slot, 'name' | 'altTemplate'>): string {
+  return slot.altTemplate ?? DEFAULT_ALT_TEMPLATES[slot.name] ?? GENERIC_ALT_TEMPLATE;
+}

@@ -7,6 +7,8 @@ export const SA = {
   slots: defineSearchAttributeKey('AssetSlots', SearchAttributeType.KEYWORD_LIST),
   trigger: defineSearchAttributeKey('RefreshTrigger', SearchAttributeType.KEYWORD),
   outcome: defineSearchAttributeKey('AssetOutcome', SearchAttributeType.KEYWORD),
+  /** The SKU's publication over its destinations: published, unchanged, partial, failed, skipped. */
+  publishOutcome: defineSearchAttributeKey('PublishOutcome', SearchAttributeType.KEYWORD),
 } as const;
 
 export const ALL_SEARCH_ATTRIBUTES = Object.values(SA);

@@ -89,6 +89,10 @@ export interface LoadedPlan {
   attributesFingerprint: string;
   productStatus: 'active' | 'removed' | 'missing';
   slots: PlanSlotSummary[];
+  /** The catalog's enabled destinations (absent: the catalog publishes nowhere). */
+  publishTo?: string[];
+  /** The catalog's publish settings do not parse: reported per SKU, generation goes on. */
+  publishProblem?: string;
 }
 
 /** A slot's asset as another slot references it. */

@@ -89,6 +89,6 @@ describe('nightly regeneration on a Temporal Schedule', () => {
   it('registers the search attributes idempotently', async () => {
     const result = await registerSearchAttributes(stack.connection, inject('temporalNamespace'));
     expect(result.added).toEqual([]);
-    expect(result.present.sort()).toEqual(['AssetOutcome', 'AssetSlots', 'CatalogId', 'RefreshTrigger', 'Sku']);
+    expect(result.present.sort()).toEqual(['AssetOutcome', 'AssetSlots', 'CatalogId', 'PublishOutcome', 'RefreshTrigger', 'Sku']);
   });
 });

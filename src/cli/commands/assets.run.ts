@@ -2,7 +2,8 @@
 import { releaseSlot, RollbackError, rollbackSlot } from '../../db/repositories/assets';
 import { skuAssets, skuStatus, type SkuAssets } from '../../db/repositories/summaries';
 import { withDatabase } from '../database';
-import { CliError } from '../context';
+import { CliError, configOrExit } from '../context';
+import { publishRollback } from './publish.run';
 import { cell, palette, table } from '../views';
 
 function showText(a: SkuAssets): string {
@@ -49,11 +50,14 @@ export async function rollback(f: { catalog: string; sku: string; slot: string; 
       if (err instanceof RollbackError) throw new CliError(`nothing to roll back: ${err.message}`, 1);
       throw err;
     }
-    const result = { catalogId: f.catalog, sku: f.sku, slot: f.slot, from: r.from, to: r.to };
+    // The destinations show the chosen version again (a publish run; nothing generated).
+    const publish = await publishRollback(db, configOrExit(), { catalogId: f.catalog, sku: f.sku, slot: f.slot, from: r.from, to: r.to });
+    const result = { catalogId: f.catalog, sku: f.sku, slot: f.slot, from: r.from, to: r.to, ...(publish.destinations.length > 0 ? { publish } : {}) };
     process.stdout.write(
       f.json
         ? `${JSON.stringify(result)}\n`
-        : `rolled back ${cell(f.sku)} ${f.slot}: v${r.from} -> v${r.to} (v${r.from} kept as superseded; held until its inputs change or \`assets release\`)\n`,
+        : `rolled back ${cell(f.sku)} ${f.slot}: v${r.from} -> v${r.to} (v${r.from} kept as superseded; held until its inputs change or \`assets release\`)\n` +
+            (publish.workflowId ? `publishing v${r.to} to ${publish.destinations.join(', ')} (${publish.workflowId})\n` : publish.note ? `${publish.note}\n` : ''),
     );
   });
 }

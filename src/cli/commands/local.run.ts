@@ -2,6 +2,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startLocalDestinations, type LocalDestinations } from '../../local/destinations';
 import { ensureSampleCatalog, SAMPLE_CATALOG_ID, SAMPLE_PRODUCTS } from '../../local/sampleCatalog';
 import { StackAbortedError, startLocalStack, type LocalStack } from '../../local/stack';
 import { DEFAULT_PLAN } from '../../shared/plan';
@@ -91,6 +92,7 @@ async function runLocal(flags: Flags): Promise<number> {
   for (const s of handled) process.on(s, onSignal);
 
   let stack: LocalStack | undefined;
+  let destinations: LocalDestinations | undefined;
   const waitAbort = new AbortController();
   const waits: Array<Promise<unknown>> = [];
   try {
@@ -111,7 +113,15 @@ async function runLocal(flags: Flags): Promise<number> {
     if (stack.httpUrl) say(`  HTTP service:   ${stack.httpUrl}`);
     say(`  Logs:           ${stack.logsDir}`);
 
-    const imported = await Promise.race([ensureSampleCatalog(stack.runtime.db, { imageBaseUrl: stack.filesUrl, packshotDir: stack.packshotDir }), aborted]);
+    // The destination stand-ins (src/local/destinations.ts): the sample catalog publishes to them; their
+    // secrets go into this process's environment, which the in-process workers' destinations read.
+    destinations = await startLocalDestinations({ products: SAMPLE_PRODUCTS });
+    Object.assign(process.env, destinations.env);
+    say(`  Destinations:   Shopify stand-in ${destinations.shopify?.url ?? ''}, event receiver ${destinations.events?.url ?? ''}`);
+    const imported = await Promise.race([
+      ensureSampleCatalog(stack.runtime.db, { imageBaseUrl: stack.filesUrl, packshotDir: stack.packshotDir, destinations: destinations.destinations }),
+      aborted,
+    ]);
     say(
       `Sample catalog "${SAMPLE_CATALOG_ID}": ${imported.products} products` +
         (imported.added === imported.products ? ' imported' : imported.unchanged === imported.products ? ', all unchanged' : ` (${imported.added} new, ${imported.updated} changed, ${imported.unchanged} unchanged)`) +
@@ -248,5 +258,6 @@ async function runLocal(flags: Flags): Promise<number> {
       await stack.stop();
       say('Stopped.');
     }
+    await destinations?.close();
   }
 }

@@ -1,5 +1,7 @@
 /** What `catalog-assets status` does (loaded when it runs): the catalog summary or a SKU's slots, as text or JSON. */
 import { catalogSummary, skuStatus, type CatalogSummary, type SkuStatus } from '../../db/repositories/summaries';
+import { readCatalogPlan } from '../../db/repositories/catalogs';
+import { destinationSummary } from '../../db/repositories/publications';
 import { withDatabase } from '../database';
 import { CliError } from '../errors';
 import { cell, palette, table } from '../views';
@@ -95,6 +97,11 @@ export async function showStatus(f: { catalog: string; sku?: string; top: number
     }
     const s = await catalogSummary(db, f.catalog, { top: f.top });
     if (!s) throw new CliError(`no catalog ${JSON.stringify(f.catalog)}`, 1);
-    process.stdout.write(f.json ? `${JSON.stringify(s)}\n` : `${catalogText(s)}\n`);
+    const names = ((await readCatalogPlan(db, f.catalog))?.publish?.destinations ?? []).map((d) => d.name);
+    const destinations = await destinationSummary(db, f.catalog, names);
+    const text = destinations.length
+      ? `\nDestinations (current assets)\n${table(destinations.map((d) => [d.destination, `${d.published} published`, `${d.pending} pending`, `${d.failed} failed`, `${d.skipped} skipped`, `${d.notSent} not sent`]))}`
+      : '';
+    process.stdout.write(f.json ? `${JSON.stringify({ ...s, destinations })}\n` : `${catalogText(s)}${text}\n`);
   });
 }

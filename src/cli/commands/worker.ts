@@ -7,7 +7,7 @@ export function register(program: Command): void {
     .description('Run a worker: product and refresh workflows, provider calls and image work, on their own task queues.')
     .addOption(
       new Option('--queues <list>', 'which task queues this process polls (comma-separated)')
-        .default('workflows,provider,imaging')
+        .default('workflows,provider,imaging,publish')
         .env('WORKER_QUEUES'),
     )
     .option('--migrate', 'run database migrations before starting', false)

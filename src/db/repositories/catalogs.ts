@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema';
 import { DEFAULT_PLAN, planSchema, type Plan } from '../../shared/plan';
+import { publishSettingsOf } from '../../shared/publishSettings';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -11,7 +12,22 @@ export interface CatalogSettings {
   [key: string]: unknown;
 }
 
+/** Settings that do not parse, naming the field (e.g. `destinations.0.slots.hero`). */
+export class CatalogSettingsError extends Error {
+  override readonly name = 'CatalogSettingsError';
+}
+
+/**
+ * The checks every write of settings passes: the publish settings' shared shape. A destination's
+ * kind-specific fields are its kind's (src/publish/settings.ts, checked by the writers that know the kinds).
+ */
+export function checkCatalogSettings(settings: CatalogSettings): void {
+  const publish = publishSettingsOf(settings);
+  if (publish.problem) throw new CatalogSettingsError(publish.problem);
+}
+
 export async function upsertCatalog(db: Db, input: { id: string; name?: string; plan?: unknown; settings?: CatalogSettings }): Promise<void> {
+  if (input.settings !== undefined) checkCatalogSettings(input.settings);
   await db
     .insertInto('catalogs')
     .values({
@@ -54,9 +70,15 @@ export function enabledSlotNames(stored: unknown): string[] {
   return planOf(stored).plan?.slots.filter((s) => s.enabled).map((s) => s.name) ?? [];
 }
 
-/** A catalog's plan and settings, the one read of them. */
+/**
+ * A catalog's plan and settings, the one read of them. Publish settings that do not parse (written
+ * before a check existed, or by hand) come back as `publishProblem`: the publish step reports it per
+ * SKU and destination; generation goes on.
+ */
 export async function readCatalogPlan(db: Db, id: string) {
   const catalog = await db.selectFrom('catalogs').select(['id', 'name', 'plan', 'settings']).where('id', '=', id).executeTakeFirst();
   if (!catalog) return undefined;
-  return { id: catalog.id, name: catalog.name, settings: catalog.settings as CatalogSettings, ...planOf(catalog.plan) };
+  const settings = catalog.settings as CatalogSettings;
+  const publish = publishSettingsOf(settings);
+  return { id: catalog.id, name: catalog.name, settings, publish: publish.publish, publishProblem: publish.problem, ...planOf(catalog.plan) };
 }

@@ -34,11 +34,26 @@ function currentAssetsOf(db: Db, catalogId: string, skus: string[]) {
     .select([
       'c.sku', 'c.slot', 'a.id', 'a.version', 'a.status', 'a.fingerprint', 'a.checksum', 'a.prompt', 'a.cost_cents as costCents', 'a.width',
       'a.height', 'a.format', 'a.storage_key as storageKey', 'a.placeholder', 'a.dominant_color as dominantColor', 'a.created_at as createdAt',
+      // Where this version went, in the same query (the page stays a fixed number of queries).
+      sql<PublicationCell[] | null>`(select json_agg(json_build_object('destination', p.destination, 'kind', p.destination_kind, 'status', p.status, 'remoteId', p.remote_id, 'error', p.last_error, 'sentAt', p.sent_at) order by p.destination) from publications p where p.asset_id = a.id)`.as(
+        'publications',
+      ),
     ])
     .select((eb) => channelChecksColumn(eb.ref('a.id')).as('channelChecks'))
     .where('c.catalog_id', '=', catalogId)
     .where('c.sku', 'in', skus);
 }
+
+/** One destination a current version was offered to: status, its remote id, the last error. */
+export interface ResultsPublication {
+  destination: string;
+  kind: string;
+  status: string;
+  remoteId: string | null;
+  error: string | null;
+  sentAt: string | null;
+}
+type PublicationCell = ResultsPublication;
 
 function currentVariantsOf(db: Db, catalogId: string, skus: string[]) {
   return db
@@ -84,10 +99,12 @@ function recentVersionsOf(db: Db, catalogId: string, skus: string[]) {
 
 export type ResultsVariant = Omit<Row<typeof currentVariantsOf>, 'assetId'>;
 
-export type ResultsAsset = Shown<Omit<Row<typeof currentAssetsOf>, 'sku' | 'slot' | 'channelChecks'>, 'createdAt'> & {
+export type ResultsAsset = Shown<Omit<Row<typeof currentAssetsOf>, 'sku' | 'slot' | 'channelChecks' | 'publications'>, 'createdAt'> & {
   variants: ResultsVariant[];
   /** The asset's checks against its slot's channel profiles (a badge each). */
   channels?: StoredChannelCheck[];
+  /** Where this version went: one entry per destination it was offered to. */
+  publications?: ResultsPublication[];
 };
 
 export type ResultsAttempt = Shown<Omit<Row<typeof lastAttemptsOf>, 'sku' | 'slot'>, 'attemptedAt'>;
@@ -193,8 +210,14 @@ export async function loadResultsData(db: Kysely<Database>, catalogId: string, o
     variantsByAsset.set(assetId, list);
   }
   const assetBySlot = new Map<string, ResultsAsset>();
-  for (const { sku, slot, channelChecks, ...a } of current) {
-    assetBySlot.set(key(sku, slot), { ...a, createdAt: iso(a.createdAt), variants: variantsByAsset.get(a.id) ?? [], channels: toChannelChecks(channelChecks) });
+  for (const { sku, slot, channelChecks, publications, ...a } of current) {
+    assetBySlot.set(key(sku, slot), {
+      ...a,
+      createdAt: iso(a.createdAt),
+      variants: variantsByAsset.get(a.id) ?? [],
+      channels: toChannelChecks(channelChecks),
+      publications: (publications ?? []).map((p) => ({ ...p, sentAt: p.sentAt ? iso(p.sentAt) : null })),
+    });
   }
   const attemptBySlot = new Map<string, ResultsAttempt>();
   for (const { sku, slot, ...t } of attempts) attemptBySlot.set(key(sku, slot), { ...t, attemptedAt: iso(t.attemptedAt) });

@@ -14,6 +14,7 @@ import { createSourceFetcher, DEFAULT_SOURCE_FETCH_POLICY, SourceUnavailableErro
 import { LIMITS } from '../../provider/contract';
 import { CENTS_PER_IMAGE, FailureType, stepIdempotencyKey } from '../../shared';
 import { renderTemplate, slotDependencies, TemplateError, type ImageSource, type Plan, type Slot } from '../../shared/plan';
+import { publishSettingsOf } from '../../shared/publishSettings';
 import type {
   LoadedPlan, PreparedSlot, PrepareSlotInput, RecordedSlot, RecordSlotInput, ReviewPolicy, SlotFailureInput, SourceRef,
 } from '../../shared/steps';
@@ -179,7 +180,12 @@ export function createCatalogActivities(deps: ActivityDeps) {
   return {
     async loadPlan(input: { catalogId: string; sku: string }): Promise<LoadedPlan> {
       const [{ plan, settings }, product] = await Promise.all([planFor(input.catalogId), getProduct(db, input.catalogId, input.sku)]);
+      const publishing = publishSettingsOf(settings);
+      const publishTo = publishing.publish?.destinations.filter((d) => d.enabled).map((d) => d.name) ?? [];
       return {
+        // Only where the catalog publishes: a plan without destinations has no publish step at all.
+        ...(publishTo.length > 0 ? { publishTo } : {}),
+        ...(publishing.problem ? { publishProblem: publishing.problem } : {}),
         review: reviewPolicy(settings),
         planVersion: plan.version,
         productName: product?.name ?? input.sku,

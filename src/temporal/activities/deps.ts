@@ -6,6 +6,8 @@ import type { FetchedImage } from '../../net/guardedFetch';
 import type { SourceFetchPolicy } from '../../net/sourceFetcher';
 import type { ProviderClient } from '../../provider/client';
 import type { AssetStorage } from '../../storage/types';
+import type { ChannelGate, DestinationContext } from '../../publish/destination';
+import type { AnyKind } from '../../publish/settings';
 
 /** Everything the activities touch, injected so tests and the local stack can wire their own. */
 export interface ActivityDeps {
@@ -35,4 +37,12 @@ export interface ActivityDeps {
   idempotency: 'honoured' | 'unknown';
   /** Billed jobs per step and fingerprint that bought nothing kept, before the slot needs an operator. */
   maxPaidAttempts: number;
+  /** The destination kinds this build knows (default src/publish/kinds.ts; tests bring fakes). */
+  destinationKinds?: readonly AnyKind[];
+  /** Asked before an image goes to a destination that names a channel profile, when `publishGate` is on. */
+  channelGate?: ChannelGate;
+  /** ASSET_PUBLIC_BASE_URL: public URLs of stored files, for destinations that pull. */
+  publicBaseUrl?: string;
+  /** What destinations are built with: secrets from the environment, an injected fetch in tests. */
+  destinationContext?: DestinationContext;
 }

@@ -1,6 +1,7 @@
 /** Builds the activities' dependencies from configuration. */
 import type { Kysely } from 'kysely';
 import type { ActivityDeps } from '../activities/deps';
+import { channelGate } from '../../db/repositories/channelChecks';
 import type { Config } from '../../config';
 import type { Database } from '../../db/schema';
 import { CHEAP_TEST_VARIANTS, DEFAULT_VARIANTS, variantSetSchema, type VariantSpec } from '../../imaging';
@@ -45,6 +46,9 @@ export function buildActivityDeps(
     providerIdentity: providerIdentity(config),
     idempotency: config.provider.idempotency,
     maxPaidAttempts: config.provider.maxPaidAttempts,
+    publicBaseUrl: config.publish.publicBaseUrl,
+    // With `publishGate` on, a destination naming a channel profile takes only assets that passed its check.
+    channelGate: channelGate(parts.db),
   };
 }
 

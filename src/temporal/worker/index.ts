@@ -2,7 +2,8 @@
  * The worker bootstrap: one process polls three task queues, each sized for its resource:
  *   <prefix>.workflows  workflow tasks and Postgres activities;
  *   <prefix>.provider   provider calls, with a server-side rate limit shared by every worker;
- *   <prefix>.imaging    download and variants, at most one output per core at a time.
+ *   <prefix>.imaging    download and variants, at most one output per core at a time;
+ *   <prefix>.publish    the catalog's destinations (PIM, shop, outbound events).
  * Run more copies of the process to scale out; nothing in it is stateful.
  */
 import path from 'node:path';
@@ -24,6 +25,8 @@ export interface WorkerPoolOptions {
   /** Provider activity starts per second across all workers (the account's rate limit). */
   providerRatePerSecond: number;
   imagingConcurrency: number;
+  /** Publish activities in flight per worker (each waits on a destination's API; default 20). */
+  publishConcurrency?: number;
   /** A prebuilt workflow bundle (tests, production images); otherwise workflows/ is bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /**
@@ -31,7 +34,7 @@ export interface WorkerPoolOptions {
    * it. It must match the clients' (see dataConverterFor in src/temporal/client/connection.ts).
    */
   dataConverter?: DataConverter;
-  /** Which queues this process polls (default all three). */
+  /** Which queues this process polls (default all four). */
   roles?: TaskQueueRole[];
 }
 
@@ -73,6 +76,16 @@ export async function createWorkers(o: WorkerPoolOptions): Promise<Worker[]> {
         taskQueue: taskQueueName(o.taskQueuePrefix, 'imaging'),
         activities: o.activities.imaging,
         maxConcurrentActivityTaskExecutions: o.imagingConcurrency,
+      }),
+    );
+  }
+  if (roles.includes('publish')) {
+    workers.push(
+      await Worker.create({
+        ...common,
+        taskQueue: taskQueueName(o.taskQueuePrefix, 'publish'),
+        activities: o.activities.publish,
+        maxConcurrentActivityTaskExecutions: o.publishConcurrency ?? 20,
       }),
     );
   }

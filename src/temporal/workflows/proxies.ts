@@ -3,7 +3,8 @@
  * activity option (timeouts, retry policies) in one place.
  */
 import { proxyActivities, proxyLocalActivities, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
-import type { ImagingQueueActivities, ProviderQueueActivities, WorkflowQueueActivities } from '../activities';
+import type { ImagingQueueActivities, ProviderQueueActivities, PublishQueueActivities, WorkflowQueueActivities } from '../activities';
+import { PUBLISH_MAX_ATTEMPTS } from '../../shared/publish';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../../shared/failures';
 import { taskQueueName } from '../../shared/ids';
 
@@ -79,6 +80,32 @@ export function providerSteps(prefix: string) {
 /** Variants, on the imaging queue of this deployment's prefix. */
 export function imagingSteps(prefix: string) {
   return proxyActivities<ImagingQueueActivities>({ taskQueue: taskQueueName(prefix, 'imaging'), ...MATERIALIZE_OPTIONS });
+}
+
+/**
+ * The publish step: one (SKU, destination) per activity, retried with backoff on 429, 5xx and dropped
+ * connections (a destination's Retry-After comes back as the next retry's delay); the activity records
+ * its last try's failure itself, knowing PUBLISH_MAX_ATTEMPTS.
+ */
+const PUBLISH_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: PUBLISH_MAX_ATTEMPTS, nonRetryableErrorTypes },
+};
+
+/** Outbound events: never worth holding a refresh for long (a receiver that is down gets them at least once later, or never). */
+const EVENT_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '15 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: PUBLISH_MAX_ATTEMPTS, nonRetryableErrorTypes },
+};
+
+/** Destinations, on the publish queue of this deployment's prefix. */
+export function publishSteps(prefix: string) {
+  return {
+    publish: proxyActivities<PublishQueueActivities>({ taskQueue: taskQueueName(prefix, 'publish'), ...PUBLISH_OPTIONS }),
+    events: proxyActivities<PublishQueueActivities>({ taskQueue: taskQueueName(prefix, 'publish'), ...EVENT_OPTIONS }),
+  };
 }
 
 /** Label OCR, on the imaging queue of this deployment's prefix. */

@@ -3,6 +3,7 @@
  * and query definitions every caller (HTTP service, CLI, local stack, tests) uses.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { PublishOutcome } from '../../../shared/publish';
 import type { LabelReadingSummary } from '../../../shared/label';
 import type { BudgetRef, ReviewDecisionSignal, SlotOutcome } from '../../../shared/steps';
 
@@ -24,6 +25,15 @@ export interface SlotStatus {
   labelReview?: string;
 }
 
+/** One destination's publication of this SKU in this run. */
+export interface DestinationPublishStatus {
+  outcome: PublishOutcome | 'publishing';
+  published: number;
+  unchanged: number;
+  failed: Array<{ slot: string; errorType: string; message: string }>;
+  skipped: Array<{ slot: string; reason: string }>;
+}
+
 export interface ProductRunStatus {
   catalogId: string;
   sku: string;
@@ -33,6 +43,8 @@ export interface ProductRunStatus {
   /** A newer change arrived while this run was going: the plan will run again. */
   rerunPending: boolean;
   slots: Record<string, SlotStatus>;
+  /** Per destination, once the publish step ran (absent where the catalog publishes nowhere). */
+  publish?: Record<string, DestinationPublishStatus>;
 }
 
 export interface ProductWorkflowResult {
@@ -43,6 +55,8 @@ export interface ProductWorkflowResult {
   imagesBilled: number;
   costCents: number;
   submissions: number;
+  /** Each destination's publication outcome (absent where the catalog publishes nowhere). */
+  publish?: Record<string, PublishOutcome>;
 }
 
 export interface ProductChanged {

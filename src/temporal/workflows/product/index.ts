@@ -1,3 +1,3 @@
 export { productWorkflow } from './workflow';
 export { productChangedSignal, productStatusQuery, reviewSignal } from './definitions';
-export type { ProductChanged, ProductRunStatus, ProductWorkflowResult, SlotPhase, SlotStatus } from './definitions';
+export type { DestinationPublishStatus, ProductChanged, ProductRunStatus, ProductWorkflowResult, SlotPhase, SlotStatus } from './definitions';

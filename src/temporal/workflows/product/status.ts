@@ -22,6 +22,10 @@ export function statusReport(status: ProductRunStatus): StatusReport {
       if (o.outcome === 'generated') return `- **${name}**: generated v${o.version} (${o.imagesBilled} image${o.imagesBilled === 1 ? '' : 's'} billed)`;
       return `- **${name}**: ${o.outcome}`;
     });
+    for (const [name, p] of Object.entries(status.publish ?? {})) {
+      const failed = p.failed.map((f) => `${f.slot}: ${f.errorType}: ${f.message}`).join('; ');
+      lines.push(`- publish to **${name}**: ${p.outcome}${p.published ? ` (${p.published} sent)` : ''}${failed ? `, ${failed}` : ''}`);
+    }
     return `SKU **${status.sku}** (${status.productName ?? ''}) in catalog **${status.catalogId}**\n${lines.join('\n')}`;
   }
   const publish = () => setCurrentDetails(describe());

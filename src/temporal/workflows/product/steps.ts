@@ -1,6 +1,6 @@
 /** The product workflow's steps on their queues: Postgres (local, one at a time), the paid step, variants. */
 import type { WorkflowQueueActivities } from '../../activities';
-import { imagingSteps, labelSteps, localPostgresSteps, providerSteps } from '../proxies';
+import { imagingSteps, labelSteps, localPostgresSteps, providerSteps, publishSteps } from '../proxies';
 
 type DbName = keyof WorkflowQueueActivities;
 type DbArgs<K extends DbName> = Parameters<WorkflowQueueActivities[K]>;
@@ -11,6 +11,7 @@ export interface ProductSteps {
   db<K extends DbName>(name: K, options: { summary: string }, args: DbArgs<K>): Promise<DbResult<K>>;
   provider: ReturnType<typeof providerSteps>;
   imaging: ReturnType<typeof imagingSteps>;
+  publish: ReturnType<typeof publishSteps>;
   label: ReturnType<typeof labelSteps>;
 }
 
@@ -30,5 +31,5 @@ export function productSteps(prefix: string): ProductSteps {
     lane = result.catch(() => undefined);
     return result;
   }
-  return { db, provider: providerSteps(prefix), imaging: imagingSteps(prefix), label: labelSteps(prefix) };
+  return { db, provider: providerSteps(prefix), imaging: imagingSteps(prefix), label: labelSteps(prefix), publish: publishSteps(prefix) };
 }

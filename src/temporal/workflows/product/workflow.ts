@@ -22,6 +22,7 @@ import {
 import { checkedInput } from '../input';
 import { productChangedSignal, productStatusQuery, reviewSignal, type ProductRunStatus, type ProductWorkflowResult } from './definitions';
 import { runSlot } from './pipeline';
+import { publishRun } from './publish';
 import type { ProductRun } from './run';
 import { runSlots } from './schedule';
 import { statusReport } from './status';
@@ -78,7 +79,9 @@ export async function productWorkflow(rawInput: ProductWorkflowInput): Promise<P
     tally: { submissions: 0, imagesBilled: 0 },
   };
   const outcomes = await runSlots(slots, (slot, dependencies) => runSlot(run, slot, dependencies));
+  const published = await publishRun(run, outcomes);
   const { result, failed } = summarize(run, outcomes);
+  if (published) result.publish = published;
 
   if (failed.every(waitsForOperator) && !input.slots) {
     // Every slot is current for the attributes this run read, or waits for an operator (who decides

@@ -11,6 +11,7 @@ import { SA } from '../../../shared/searchAttributes';
 import { CENTS_PER_IMAGE } from '../../../shared/steps';
 import { checkedInput } from '../input';
 import { postgresSteps } from '../proxies';
+import { notifyRefreshCompleted } from '../publish';
 import { refreshBudget, settleBudget } from './budget';
 import { refreshTally, type RefreshTally } from './progress';
 import { estimatePage, selectionLabel } from './selection';
@@ -93,6 +94,7 @@ async function finish(db: ReturnType<typeof postgresSteps>['db'], input: Refresh
       failureCount: progress.failureCount,
     },
   ]);
+  if (!input.dryRun) await notifyRefreshCompleted({ catalogId: input.catalogId, status: outcome, counts });
   return {
     ...counts,
     catalogId: input.catalogId,
