@@ -1,11 +1,12 @@
 /**
  * The sample catalog's destinations in the local stack: the stand-ins of src/dev/standins, each a real
- * HTTP server (Shopify's Admin GraphQL API, a webhook receiver that verifies signatures), and the
- * catalog settings that point at them. This is the one place `npm start` wires them in: a stand-in
- * added later (Akeneo) starts here and returns its settings entry; its secrets go into the
- * environment the in-process workers' destinations read.
+ * HTTP server (Akeneo's REST API with its Asset Manager, Shopify's Admin GraphQL API, a webhook
+ * receiver that verifies signatures), and the catalog settings that point at them. This is the one
+ * place `npm start` wires them in: each stand-in starts here and returns its settings entry; its
+ * secrets go into the environment the in-process workers' destinations read.
  */
 import { randomBytes } from 'node:crypto';
+import { startAkeneoStandIn, type RunningAkeneoStandIn } from '../dev/standins/akeneo';
 import { startShopifyStandIn, type ShopifyStandIn } from '../dev/standins/shopify';
 import { startWebhookReceiver, type WebhookReceiver } from '../dev/standins/webhookReceiver';
 import type { DestinationSettings } from '../shared/publishSettings';
@@ -18,6 +19,7 @@ export interface LocalDestinations {
   destinations: DestinationSettings[];
   /** Secrets the destinations read from the environment (access tokens, signing secrets). */
   env: Record<string, string>;
+  akeneo?: RunningAkeneoStandIn;
   shopify?: ShopifyStandIn;
   events?: WebhookReceiver;
   close(): Promise<void>;
@@ -26,6 +28,8 @@ export interface LocalDestinations {
 export async function startLocalDestinations(o: { products: ReadonlyArray<{ sku: string; name: string }> }): Promise<LocalDestinations> {
   const closers: Array<() => Promise<void>> = [];
   try {
+    const akeneo = await startAkeneoStandIn();
+    closers.push(() => akeneo.close());
     const shopify = await startShopifyStandIn({ shopName: 'sample', products: o.products.map((p) => ({ sku: p.sku, title: p.name })) });
     closers.push(() => shopify.close());
     const secret = `whsec_${randomBytes(32).toString('base64')}`;
@@ -33,10 +37,12 @@ export async function startLocalDestinations(o: { products: ReadonlyArray<{ sku:
     closers.push(() => events.close());
     return {
       destinations: [
+        { ...akeneo.destinationSettings('pim'), enabled: true },
         { name: 'shop', kind: 'shopify', shop: shopify.url, tokenEnv: LOCAL_SHOPIFY_TOKEN_ENV, enabled: true },
         { name: 'events', kind: 'webhook', url: events.url, secretEnv: LOCAL_EVENTS_SECRET_ENV, enabled: true },
       ],
-      env: { [LOCAL_SHOPIFY_TOKEN_ENV]: shopify.token, [LOCAL_EVENTS_SECRET_ENV]: secret },
+      env: { ...akeneo.env(), [LOCAL_SHOPIFY_TOKEN_ENV]: shopify.token, [LOCAL_EVENTS_SECRET_ENV]: secret },
+      akeneo,
       shopify,
       events,
       async close() {

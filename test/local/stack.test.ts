@@ -114,10 +114,11 @@ describe('npm start (catalog-assets local)', () => {
     for (const p of SAMPLE_PRODUCTS) expect(bySku.get(p.sku)?.sort(), p.sku).toEqual(SLOTS);
     const failures = await db.selectFrom('slot_attempts').select(['sku', 'slot', 'error_message']).where('catalog_id', '=', 'sample').where('outcome', '=', 'failed').execute();
     expect(failures).toEqual([]);
-    // Every current asset went to the Shopify stand-in and the event receiver.
+    // Every current asset went to the Akeneo and Shopify stand-ins and the event receiver.
     const publications = await db.selectFrom('publications').select(['sku', 'slot', 'destination', 'status', 'last_error']).where('catalog_id', '=', 'sample').execute();
     expect(publications.filter((p) => p.status !== 'published')).toEqual([]);
-    expect(publications).toHaveLength(SAMPLE_PRODUCTS.length * SLOTS.length * 2);
+    expect(publications).toHaveLength(SAMPLE_PRODUCTS.length * SLOTS.length * 3);
+    expect(new Set(publications.map((p) => p.destination))).toEqual(new Set(['pim', 'shop', 'events']));
 
     const variants = await db
       .selectFrom('asset_variants')

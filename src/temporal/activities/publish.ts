@@ -13,6 +13,7 @@ import { Context, log } from '@temporalio/activity';
 import { CatalogSettingsError, readCatalogPlan } from '../../db/repositories/catalogs';
 import { listCurrentAssets } from '../../db/repositories/assets';
 import { getProduct } from '../../db/repositories/products';
+import { deliveryRecorder } from '../../db/repositories/deliveries';
 import { markPublishAttempt, markPublished, markSkipped, openPublication, unpublishedCurrentAssets } from '../../db/repositories/publications';
 import { renderAltText } from '../../publish/altText';
 import { PublishError, type DestinationAdapter, type EventDestination, type PublishItem } from '../../publish/destination';
@@ -71,7 +72,8 @@ function permanentReason(err: unknown): { code: string; message: string } | unde
 
 export function createPublishServices(deps: ActivityDeps) {
   const kinds = deps.destinationKinds ?? DESTINATION_KINDS;
-  const context = deps.destinationContext ?? { env: process.env };
+  // Every delivery attempt of an event destination lands in the delivery log (`events list`).
+  const context = deps.destinationContext ?? { env: process.env, recordDelivery: deliveryRecorder(deps.db) };
   /** Adapters live as long as the worker: an OAuth token is reused until it expires. */
   const adapters = new Map<string, DestinationAdapter>();
 
