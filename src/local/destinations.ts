@@ -25,10 +25,12 @@ export interface LocalDestinations {
   close(): Promise<void>;
 }
 
-export async function startLocalDestinations(o: { products: ReadonlyArray<{ sku: string; name: string }> }): Promise<LocalDestinations> {
+export async function startLocalDestinations(o: { products: ReadonlyArray<{ sku: string; name: string; locale?: string }> }): Promise<LocalDestinations> {
   const closers: Array<() => Promise<void>> = [];
   try {
-    const akeneo = await startAkeneoStandIn();
+    // The PIM activates every locale the sample products carry (Akeneo refuses a value in any other).
+    const locales = [...new Set(o.products.flatMap((p) => (p.locale ? [p.locale.replace('-', '_')] : [])))];
+    const akeneo = await startAkeneoStandIn(locales.length > 0 ? { locales } : {});
     closers.push(() => akeneo.close());
     const shopify = await startShopifyStandIn({ shopName: 'sample', products: o.products.map((p) => ({ sku: p.sku, title: p.name })) });
     closers.push(() => shopify.close());
