@@ -201,6 +201,13 @@ describe('publishing to the stand-ins end to end', () => {
 
   it('faults at every destination: each SKU ends published or failed with its reason, nothing uploaded twice', async () => {
     await upsertProducts(stack.database.db, FAULT_SKUS.map((s) => product(s)));
+    // Per round: files that reach each stand-in (Akeneo's F-2 uploads one more: the documented orphan).
+    const expected: Record<string, { akeneoUploads: number; shopifyUploads: number }> = {
+      'F-1': { akeneoUploads: 2, shopifyUploads: 2 },
+      'F-2': { akeneoUploads: 3, shopifyUploads: 2 },
+      'F-3': { akeneoUploads: 2, shopifyUploads: 2 },
+      'F-4': { akeneoUploads: 2, shopifyUploads: 0 },
+    };
     const rounds: Array<{ sku: string; arm(): void }> = [
       {
         // An expired token, a 429 burst with Retry-After; Shopify THROTTLED and 429; the receiver 503 then 429.
@@ -209,6 +216,7 @@ describe('publishing to the stand-ins end to end', () => {
           akeneo().setFaults([
             { kind: 'expiredToken', on: 'api', times: 1 },
             { kind: 'rateLimit', on: 'api', times: 2, retryAfterSeconds: 1 },
+            { kind: 'rateLimit', on: 'upload', times: 1, retryAfterSeconds: 1, asHttpDate: true },
           ]);
           shopify().setFaults({ throttled: 2, http429: { count: 2, retryAfterSeconds: 1 } });
           receiver().setFaults([{ kind: 'status', status: 503, times: 1 }, { kind: 'rate_limit', retryAfter: '1', times: 1 }]);
@@ -247,7 +255,12 @@ describe('publishing to the stand-ins end to end', () => {
     ];
     for (const round of rounds) {
       round.arm();
+      const before = snapshot();
       const result = await runSku(round.sku);
+      const after = snapshot();
+      expect({ akeneoUploads: after.akeneoUploads - before.akeneoUploads, shopifyUploads: after.shopifyUploads - before.shopifyUploads }, round.sku).toEqual(expected[round.sku]);
+      expect(after.akeneoWrites - before.akeneoWrites, round.sku).toBe(2);
+      expect(after.shopifyAttached - before.shopifyAttached, round.sku).toBe(expected[round.sku]!.shopifyUploads);
       expect(result.outcome, round.sku).toBe('generated');
       const rows = await publications(round.sku);
       expect(rows, round.sku).toHaveLength(2 * DESTS.length);
@@ -283,6 +296,13 @@ describe('publishing to the stand-ins end to end', () => {
     expect(orphans).toHaveLength(1);
     const f2Writes = akeneo().record.assetWrites.filter((w) => w.values.sku?.[0]?.data === 'F-2' && !w.dropped);
     expect(f2Writes).toHaveLength(2);
+
+    // One asset per published version in the PIM, written once, linked to its product by the family's rule.
+    const pimPublished = (await publications()).filter((r) => r.destination === 'pim' && r.status === 'published');
+    expect(akeneo().assets('packshots')).toHaveLength(pimPublished.length);
+    expect(akeneo().record.assetWrites).toHaveLength(pimPublished.length);
+    for (const sku of FAULT_SKUS) expect(akeneo().record.productLinks.packshots?.[sku], sku).toHaveLength(2);
+    for (const sku of FAULT_SKUS.slice(0, 3)) expect(shopify().productMedia(sku), sku).toHaveLength(2);
 
     // Duplicate deliveries (the receiver kept one whose answer it dropped) carry the same event id.
     const accepted = receiver().record.accepted();
