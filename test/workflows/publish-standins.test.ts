@@ -15,6 +15,7 @@ import { upsertProducts } from '../../src/db/repositories/products';
 import { startLocalDestinations, type LocalDestinations } from '../../src/local/destinations';
 import type { DestinationContext } from '../../src/publish/destination';
 import type { PlanInput } from '../../src/shared/plan';
+import { PUBLISH_MAX_ATTEMPTS } from '../../src/shared/publish';
 import { publishRunResult, startPublishRuns } from '../../src/temporal/client/publish';
 import { refreshResult, startRefresh } from '../../src/temporal/client/refresh';
 import type { ProductWorkflowResult } from '../../src/temporal/workflows';
@@ -29,8 +30,8 @@ const PLAN: PlanInput = {
   ],
 };
 const SKUS = ['E-1', 'E-2', 'E-3', 'E-4'];
-/** SKUs added later for the fault rounds; F-9 is not in the shop (a permanent failure there). */
-const FAULT_SKUS = ['F-1', 'F-2', 'F-3', 'F-4'];
+/** SKUs added later for the fault rounds; F-4 is not in the shop (a permanent failure there). */
+const FAULT_SKUS = ['F-1', 'F-2', 'F-3', 'F-4', 'F-5'];
 const DESTS = ['pim', 'shop', 'events'];
 
 function product(sku: string, brand = 'Orbit') {
@@ -202,11 +203,12 @@ describe('publishing to the stand-ins end to end', () => {
   it('faults at every destination: each SKU ends published or failed with its reason, nothing uploaded twice', async () => {
     await upsertProducts(stack.database.db, FAULT_SKUS.map((s) => product(s)));
     // Per round: files that reach each stand-in (Akeneo's F-2 uploads one more: the documented orphan).
-    const expected: Record<string, { akeneoUploads: number; shopifyUploads: number }> = {
-      'F-1': { akeneoUploads: 2, shopifyUploads: 2 },
-      'F-2': { akeneoUploads: 3, shopifyUploads: 2 },
-      'F-3': { akeneoUploads: 2, shopifyUploads: 2 },
-      'F-4': { akeneoUploads: 2, shopifyUploads: 0 },
+    const expected: Record<string, { akeneoUploads: number; akeneoWrites: number; shopifyUploads: number }> = {
+      'F-1': { akeneoUploads: 2, akeneoWrites: 2, shopifyUploads: 2 },
+      'F-2': { akeneoUploads: 3, akeneoWrites: 2, shopifyUploads: 2 },
+      'F-3': { akeneoUploads: 2, akeneoWrites: 2, shopifyUploads: 2 },
+      'F-4': { akeneoUploads: 2, akeneoWrites: 2, shopifyUploads: 0 },
+      'F-5': { akeneoUploads: 0, akeneoWrites: 0, shopifyUploads: 2 },
     };
     const rounds: Array<{ sku: string; arm(): void }> = [
       {
@@ -252,14 +254,21 @@ describe('publishing to the stand-ins end to end', () => {
           receiver().setFaults([]);
         },
       },
+      {
+        // The PIM answers 429 to every call (short Retry-After): the publication gives up after its last try, failed with the reason.
+        sku: 'F-5',
+        arm() {
+          akeneo().setFaults([{ kind: 'rateLimit', on: 'api', times: 1000, retryAfterSeconds: 1 }]);
+        },
+      },
     ];
     for (const round of rounds) {
       round.arm();
       const before = snapshot();
       const result = await runSku(round.sku);
       const after = snapshot();
-      expect({ akeneoUploads: after.akeneoUploads - before.akeneoUploads, shopifyUploads: after.shopifyUploads - before.shopifyUploads }, round.sku).toEqual(expected[round.sku]);
-      expect(after.akeneoWrites - before.akeneoWrites, round.sku).toBe(2);
+      expect({ akeneoUploads: after.akeneoUploads - before.akeneoUploads, shopifyUploads: after.shopifyUploads - before.shopifyUploads }, round.sku).toEqual({ akeneoUploads: expected[round.sku]!.akeneoUploads, shopifyUploads: expected[round.sku]!.shopifyUploads });
+      expect(after.akeneoWrites - before.akeneoWrites, round.sku).toBe(expected[round.sku]!.akeneoWrites);
       expect(after.shopifyAttached - before.shopifyAttached, round.sku).toBe(expected[round.sku]!.shopifyUploads);
       expect(result.outcome, round.sku).toBe('generated');
       const rows = await publications(round.sku);
@@ -268,9 +277,17 @@ describe('publishing to the stand-ins end to end', () => {
         expect(['published', 'failed'], `${r.sku}/${r.slot}/${r.destination}`).toContain(r.status);
         if (r.status === 'failed') expect(r.last_error, `${r.sku}/${r.slot}/${r.destination}`).toBeTruthy();
       }
-      if (round.sku !== 'F-4') expect(rows.filter((r) => r.status !== 'published'), round.sku).toEqual([]);
+      if (round.sku !== 'F-4' && round.sku !== 'F-5') expect(rows.filter((r) => r.status !== 'published'), round.sku).toEqual([]);
       expectNothingTwice();
     }
+
+    akeneo().setFaults([]);
+    const f5 = (await publications('F-5')).filter((r) => r.destination === 'pim');
+    expect(f5.map((r) => r.status)).toEqual(['failed', 'failed']);
+    for (const r of f5) expect(r.last_error).toMatch(/429|too many/i);
+    expect(f5[0]!.attempts).toBe(PUBLISH_MAX_ATTEMPTS);
+    const f5Failed = receiver().record.accepted().filter((a) => a.event?.type === 'asset.failed' && a.event.data.sku === 'F-5');
+    expect(f5Failed.map((a) => a.event!.data.destination)).toEqual(['pim', 'pim']);
 
     // The faults were met (the rounds tested what they claim).
     const answered = akeneo().record.requests.map((r) => r.status);
@@ -301,8 +318,8 @@ describe('publishing to the stand-ins end to end', () => {
     const pimPublished = (await publications()).filter((r) => r.destination === 'pim' && r.status === 'published');
     expect(akeneo().assets('packshots')).toHaveLength(pimPublished.length);
     expect(akeneo().record.assetWrites).toHaveLength(pimPublished.length);
-    for (const sku of FAULT_SKUS) expect(akeneo().record.productLinks.packshots?.[sku], sku).toHaveLength(2);
-    for (const sku of FAULT_SKUS.slice(0, 3)) expect(shopify().productMedia(sku), sku).toHaveLength(2);
+    for (const sku of FAULT_SKUS.slice(0, 4)) expect(akeneo().record.productLinks.packshots?.[sku], sku).toHaveLength(2);
+    for (const sku of ['F-1', 'F-2', 'F-3', 'F-5']) expect(shopify().productMedia(sku), sku).toHaveLength(2);
 
     // Duplicate deliveries (the receiver kept one whose answer it dropped) carry the same event id.
     const accepted = receiver().record.accepted();
