@@ -8,7 +8,6 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rollbackSlot } from '../../src/db/repositories/assets';
 import { upsertCatalog } from '../../src/db/repositories/catalogs';
 import { deliveryRecorder } from '../../src/db/repositories/deliveries';
 import { upsertProducts } from '../../src/db/repositories/products';
@@ -16,9 +15,10 @@ import { startLocalDestinations, type LocalDestinations } from '../../src/local/
 import type { DestinationContext } from '../../src/publish/destination';
 import type { PlanInput } from '../../src/shared/plan';
 import { PUBLISH_MAX_ATTEMPTS } from '../../src/shared/publish';
-import { publishRunResult, startPublishRuns } from '../../src/temporal/client/publish';
+import { publishRunResult } from '../../src/temporal/client/publish';
 import { refreshResult, startRefresh } from '../../src/temporal/client/refresh';
 import type { ProductWorkflowResult } from '../../src/temporal/workflows';
+import { bareEnv, runCli } from '../helpers/cli';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 const CATALOG = 'e2e';
@@ -176,11 +176,15 @@ describe('publishing to the stand-ins end to end', () => {
   });
 
   it('a rollback republishes the chosen version and uploads nothing twice', async () => {
-    await rollbackSlot(stack.database.db, CATALOG, 'E-2', 'hero', { actor: 'test' });
     const before = snapshot();
     const attempts = receiver().record.attempts.length;
-    const [run] = await startPublishRuns(stack.client, stack.prefix, { catalogId: CATALOG, skus: ['E-2'], destinations: DESTS, requestedBy: 'rollback' }, 'rollback-E-2-hero-v1');
-    const result = await publishRunResult(stack.client, run!.workflowId);
+    // `catalog-assets assets rollback`, the real bin: it rolls the slot back and starts the publish run.
+    const env = { TEMPORAL_ADDRESS: stack.temporalAddress, TEMPORAL_NAMESPACE: stack.namespace, TEMPORAL_TASK_QUEUE_PREFIX: stack.prefix, DATABASE_URL: stack.database.url, LOG_LEVEL: 'silent' };
+    const cli = await runCli(['assets', 'rollback', '--catalog', CATALOG, '--sku', 'E-2', '--slot', 'hero', '--json'], bareEnv(env));
+    expect(cli.code, cli.stderr).toBe(0);
+    const out = JSON.parse(cli.stdout.trim()) as { from: number; to: number; publish?: { destinations: string[]; workflowId?: string } };
+    expect(out).toMatchObject({ from: 2, to: 1, publish: { destinations: DESTS } });
+    const result = await publishRunResult(stack.client, out.publish!.workflowId!);
     expect(result.errors).toEqual([]);
     for (const d of ['pim', 'shop']) {
       const r = result.results.find((x) => x.destination === d)!;
