@@ -9,7 +9,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertCatalog } from '../../src/db/repositories/catalogs';
-import { deliveryRecorder } from '../../src/db/repositories/deliveries';
+import { deliveryRecorder, listDeliveries } from '../../src/db/repositories/deliveries';
 import { upsertProducts } from '../../src/db/repositories/products';
 import { startLocalDestinations, type LocalDestinations } from '../../src/local/destinations';
 import type { DestinationContext } from '../../src/publish/destination';
@@ -330,6 +330,12 @@ describe('publishing to the stand-ins end to end', () => {
     const dups = accepted.filter((a) => a.duplicate);
     expect(dups.length).toBeGreaterThanOrEqual(1);
     for (const d of dups) expect(accepted.filter((a) => a.event?.id === d.event?.id).length).toBeGreaterThan(1);
+    // The delivery log (`events list`) shows the lost answer and the redelivery under that same id.
+    const dropped = receiver().record.attempts.find((a) => a.fault === 'drop' && a.accepted);
+    expect(dropped?.event).toBeDefined();
+    const log = await listDeliveries(stack.database.db, { catalogId: CATALOG, destination: 'events', eventId: dropped!.event!.id });
+    expect(log.map((l) => l.outcome).reverse()).toEqual(['retryable', 'delivered']);
+    expect(log[1]!.error).toMatch(/network error/);
     expect(accepted.every((a) => signatureValid(a.headers, a.raw))).toBe(true);
     // Every asset version reached the receiver, under one id each.
     const publishedIds = new Set(accepted.filter((a) => a.event?.type === 'asset.published').map((a) => a.event!.id));
