@@ -10,6 +10,8 @@
  * the OCR reader's one-off start (traineddata, once per worker process) is warmed up and left out.
  * The target is the mean of the three slots' ratios <= 1.25.
  *
+ * Marking alone and channels alone are measured as sides of their own in the same loop (where the time goes).
+ *
  *   npm run bench -- --only channelReady [--ready-reps 6]
  */
 import fs from 'node:fs/promises';
@@ -29,7 +31,7 @@ import { labelOutput } from './label';
 import { FACTS } from './provenance';
 
 export interface ChannelReadyOptions {
-  /** Repetitions; each runs the three slots both ways (~10 s of CPU per repetition). */
+  /** Repetitions; each runs the three slots four ways (~20 s of CPU per repetition). */
   reps: number;
 }
 
@@ -76,16 +78,25 @@ export async function runChannelReady(o: ChannelReadyOptions): Promise<Record<st
     }
     const start = await measure(() => readText(label.bytes));
 
-    const per = new Map(cases.map((c) => [c.slot, { off: [] as number[], on: [] as number[], ocr: [] as number[], offWall: [] as number[], onWall: [] as number[], similarity: [] as number[], checks: [] as string[] }]));
+    const per = new Map(cases.map((c) => [c.slot, { off: [] as number[], on: [] as number[], ocr: [] as number[], markOnly: [] as number[], channelsOnly: [] as number[], offWall: [] as number[], onWall: [] as number[], similarity: [] as number[], checks: [] as string[] }]));
+    // Sides: off, everything on, and (where the time goes) marking alone and channels alone.
+    const SIDES = ['off', 'on', 'mark', 'channels'] as const;
     for (let rep = 0; rep < o.reps; rep++) {
       for (const [i, c] of cases.entries()) {
         const r = per.get(c.slot)!;
-        const order = (rep + i) % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const);
+        const k = (rep + i) % SIDES.length;
+        const order = (rep + i) % 2 === 0 ? [...SIDES.slice(k), ...SIDES.slice(0, k)] : [...SIDES.slice(k), ...SIDES.slice(0, k)].reverse();
         for (const side of order) {
           if (side === 'off') {
             const m = await measure(() => materializer.run(c.bytes));
             r.off.push(m.cpuSeconds);
             r.offWall.push(m.seconds);
+            continue;
+          }
+          if (side === 'mark' || side === 'channels') {
+            const extras = side === 'mark' ? { stamp: c.extras.stamp! } : { channels: c.extras.channels! };
+            const m = await measure(() => materializer.run(c.bytes, extras));
+            (side === 'mark' ? r.markOnly : r.channelsOnly).push(m.cpuSeconds);
             continue;
           }
           const m = await measure(() => materializer.run(c.bytes, c.extras));
@@ -116,7 +127,14 @@ export async function runChannelReady(o: ChannelReadyOptions): Promise<Record<st
         cpuSecondsOff: round(off, 3),
         cpuSecondsOn: round(on, 3),
         /** Of the added CPU: marking + channels inside the materialize step, and the OCR read-back. */
-        addedCpuMs: { markingAndChannels: round((on - ocr - off) * 1000, 1), ocr: round(ocr * 1000, 1), total: round((on - off) * 1000, 1) },
+        addedCpuMs: {
+          markingAndChannels: round((on - ocr - off) * 1000, 1),
+          ocr: round(ocr * 1000, 1),
+          total: round((on - off) * 1000, 1),
+          /** Each alone on the materialize step (measured sides of their own, same run). */
+          markingAlone: round((mean(r.markOnly) - off) * 1000, 1),
+          channelsAlone: round((mean(r.channelsOnly) - off) * 1000, 1),
+        },
         ratio: round(on / off, 3),
         wallRatio: round(sum(r.onWall) / sum(r.offWall), 3),
         offEach: r.off.map((v) => round(v, 2)),
