@@ -78,7 +78,7 @@ export async function runChannelReady(o: ChannelReadyOptions): Promise<Record<st
     }
     const start = await measure(() => readText(label.bytes));
 
-    const per = new Map(cases.map((c) => [c.slot, { off: [] as number[], on: [] as number[], ocr: [] as number[], markOnly: [] as number[], channelsOnly: [] as number[], offWall: [] as number[], onWall: [] as number[], similarity: [] as number[], checks: [] as string[] }]));
+    const per = new Map(cases.map((c) => [c.slot, { off: [] as number[], on: [] as number[], ocr: [] as number[], markOnly: [] as number[], channelsOnly: [] as number[], offWall: [] as number[], onWall: [] as number[], similarity: [] as number[], prepareMs: [] as number[], readMs: [] as number[], checks: [] as string[] }]));
     // Sides: off, everything on, and (where the time goes) marking alone and channels alone.
     const SIDES = ['off', 'on', 'mark', 'channels'] as const;
     for (let rep = 0; rep < o.reps; rep++) {
@@ -107,6 +107,8 @@ export async function runChannelReady(o: ChannelReadyOptions): Promise<Record<st
           if (ocr) {
             r.ocr.push(ocr.cpuSeconds);
             r.similarity.push(labelSimilarity(c.label!, ocr.result.text));
+            r.prepareMs.push(ocr.result.prepareMs);
+            r.readMs.push(ocr.result.readMs);
           }
           r.checks = (m.result[0]?.channelChecks ?? []).map((x) => `${x.profile}:${x.pass ? 'pass' : x.failures.map((f) => f.rule).join('+')}`);
         }
@@ -140,7 +142,7 @@ export async function runChannelReady(o: ChannelReadyOptions): Promise<Record<st
         offEach: r.off.map((v) => round(v, 2)),
         onEach: r.on.map((v) => round(v, 2)),
         checks: r.checks,
-        ...(r.similarity.length ? { minLabelSimilarity: round(Math.min(...r.similarity), 3) } : {}),
+        ...(r.similarity.length ? { minLabelSimilarity: round(Math.min(...r.similarity), 3), ocrWallMs: { prepare: round(mean(r.prepareMs), 1), read: round(mean(r.readMs), 1) } } : {}),
       };
     });
     const meanRatio = round(mean(slots.map((s) => s.ratio)), 3);
