@@ -2,17 +2,11 @@
  * Which stored file of an asset goes to a destination: the variant its settings name for the slot,
  * the `original`, or by default the largest variant (JPEG first among equals: every destination takes it).
  */
+import type { AssetVariantsTable } from '../db/schema';
 import type { PublishFile } from './destination';
 
-export interface StoredVariant {
-  name: string;
-  format: string;
-  width: number;
-  height: number;
-  bytes: number;
-  sha256: string;
-  storage_key: string;
-}
+/** A stored variant as `asset_variants` holds it. */
+export type StoredVariant = Omit<AssetVariantsTable, 'asset_id'>;
 
 export interface StoredAsset {
   format: string;

@@ -71,8 +71,9 @@ describe.skipIf(!record)('record product workflow histories (skipped unless RECO
     const first = await stack.trigger({ catalogId: CATALOG, sku: 'RP-GEN', trigger: 'manual' });
     const generated = await save('generate', await settle(first.workflowId, first.runId));
     expect(['generateJob', 'materializeOutputs', 'recordSlot'].map((a) => count(generated.activities, a))).toEqual([3, 3, 3]);
-    // The Postgres steps ran as local activities; only provider and imaging work became tasks.
-    expect([...new Set(generated.remote)].sort()).toEqual(['generateJob', 'materializeOutputs']);
+    // The Postgres steps ran as local activities; only provider and imaging work (the label slot's
+    // OCR reading included) became tasks.
+    expect([...new Set(generated.remote)].sort()).toEqual(['generateJob', 'materializeOutputs', 'readLabel']);
     expect(generated.events.at(-1)).toBe('workflowExecutionCompletedEventAttributes');
 
     const second = await stack.trigger({ catalogId: CATALOG, sku: 'RP-GEN', trigger: 'schedule' });
