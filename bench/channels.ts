@@ -19,7 +19,7 @@ export interface ChannelBenchOptions {
 }
 
 /** A 2048-px studio shot: a textured product on near-white, as the hero prompt asks for. */
-async function productOnWhite(seed: number): Promise<Buffer> {
+export async function productOnWhite(seed: number): Promise<Buffer> {
   const product = await sharp(await makeProviderOutput(seed, 1400)).resize(1300, 1500, { fit: 'fill' }).png().toBuffer();
   return sharp({ create: { width: 2048, height: 2048, channels: 3, background: { r: 250, g: 250, b: 250 } } })
     .composite([{ input: product, left: 374, top: 274 }])

@@ -9,7 +9,8 @@ import { createImagingActivities } from '../src/temporal/activities/imaging';
 import { storeOriginal } from '../src/temporal/activities/originals';
 import { DEFAULT_IMAGE_LIMITS, type VariantSpec } from '../src/imaging';
 import { makeTestImage } from '../src/dev/testImages';
-import type { MaterializedOutput } from '../src/shared/steps';
+import type { ChannelProfile } from '../src/shared/channelProfiles';
+import type { MaterializedOutput, ProvenanceStamp } from '../src/shared/steps';
 import { LocalDirStorage } from '../src/storage/localDir';
 
 /**
@@ -43,9 +44,17 @@ export async function measure<T>(fn: () => Promise<T>): Promise<{ result: T; sec
   return { result, seconds, cpuSeconds: (c.user + c.system) / 1e6 };
 }
 
+/** What the step does on top of the plain render: none of it by default (the step as it was before #17). */
+export interface MaterializeExtras {
+  /** Provenance: the stored original is marked (XMP) and so is every variant (XMP + sRGB profile). */
+  stamp?: ProvenanceStamp;
+  /** Channel profiles: a variant and a check each, from the same decoded pixels. */
+  channels?: ChannelProfile[];
+}
+
 export interface Materializer {
   /** The project's materialize step on one output whose download is instant. */
-  run(bytes: Buffer): Promise<MaterializedOutput[]>;
+  run(bytes: Buffer, extras?: MaterializeExtras): Promise<MaterializedOutput[]>;
   /** Seconds spent in storage puts since the last call. */
   takeStorageSeconds(): number;
 }
@@ -74,11 +83,11 @@ export function makeMaterializer(storageDir: string, variants: VariantSpec[]): M
   const materializeOutputs = (input: Parameters<typeof activities.materializeOutputs>[0]) => activities.materializeOutputs(input);
   const env = new MockActivityEnvironment();
   return {
-    async run(bytes) {
+    async run(bytes, extras = {}) {
       current = bytes;
-      // The whole step an output goes through: validated and stored by the paid step, then rendered.
-      const original = await storeOriginal(deps, 0, current);
-      return env.run(materializeOutputs, { idempotencyKey: 'bench', outputs: [original] });
+      // The whole step an output goes through: validated (and marked) and stored by the paid step, then rendered.
+      const original = await storeOriginal(deps, 0, current, extras.stamp);
+      return env.run(materializeOutputs, { idempotencyKey: 'bench', outputs: [original], ...(extras.channels ? { channels: extras.channels } : {}) });
     },
     takeStorageSeconds() {
       const s = storageSeconds;

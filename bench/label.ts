@@ -26,7 +26,7 @@ export interface LabelBenchOptions {
 
 const LABELS = ['Night Cream 50 ml', 'Organic Green Tea, 20 bags', 'Vitamin C Serum 30 ml', 'Dark Chocolate 70% 100 g', 'Volume Noir Mascara · 10 ml'];
 
-async function labelOutput(i: number, edge: number): Promise<{ bytes: Buffer; label: string }> {
+export async function labelOutput(i: number, edge: number): Promise<{ bytes: Buffer; label: string }> {
   const label = LABELS[i % LABELS.length]!;
   const source = await sharp({ create: { width: 512, height: 512, channels: 3, background: { r: 40 + ((i * 37) % 180), g: 120, b: 90 } } }).jpeg().toBuffer();
   const template = DEFAULT_PLAN.slots.find((s) => s.name === 'label')!.promptTemplate;

@@ -19,7 +19,7 @@ export interface ProvenanceBenchOptions {
   images: number;
 }
 
-const FACTS: ProvenanceFacts = {
+export const FACTS: ProvenanceFacts = {
   model: 'bytedance/seedream-4.5',
   createdAt: '2026-11-30T09:15:00.000Z',
   catalogId: 'bench',

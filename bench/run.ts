@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
 import { BENCH_DIR, log, machineInfo, round, startTemporal, type TemporalServer } from './harness';
 import { runChannels } from './channels';
+import { runChannelReady } from './channelReady';
 import { runImaging } from './imaging';
 import { runLabel } from './label';
 import { runProvenance } from './provenance';
@@ -19,7 +20,7 @@ import { runRealistic } from './realistic';
 import { runScale } from './scale';
 import { runThroughput } from './throughput';
 
-const BENCHMARKS = ['throughput', 'imaging', 'scale', 'realistic', 'provenance', 'channels', 'label'] as const;
+const BENCHMARKS = ['throughput', 'imaging', 'scale', 'realistic', 'provenance', 'channels', 'label', 'channelReady'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 const int = (name: string, min = 0) => (v: string) => {
@@ -61,6 +62,7 @@ const program = new Command('bench')
   // imaging
   .option('--imaging-reps <n>', 'images each side of project vs minimal (each ~1 s: enough reps to outweigh scheduling noise)', int('--imaging-reps', 1), 10)
   .option('--label-reps <n>', 'label outputs materialized and read back by OCR', int('--label-reps', 1), 5)
+  .option('--ready-reps <n>', 'repetitions of the three default slots with and without marking, channels and OCR (channelReady)', int('--ready-reps', 1), 6)
   .option('--imaging-images <n>', 'images in the concurrency = cores run (peak RSS)', int('--imaging-images', 1), 6)
   .option('--avif-grid <pairs>', 'AVIF effort:quality pairs', '2:40,2:45,2:50,2:60,3:45,3:50,4:45,4:50,4:60,6:50')
   .option('--imaging-input <files>', 'comma-separated real provider outputs (JPEG/PNG) to use instead of drawn ones')
@@ -95,6 +97,7 @@ interface Opts {
   imagingReps: number;
   imagingImages: number;
   labelReps: number;
+  readyReps: number;
   avifGrid: string;
   avifCandidate: string;
   imagingInput?: string;
@@ -179,6 +182,7 @@ async function main(): Promise<void> {
     await run('label', () => runLabel({ reps: o.labelReps, edge: 2048 }));
     await run('provenance', () => runProvenance({ reps: 3, images: 2 }));
     await run('channels', () => runChannels({ reps: o.imagingReps }));
+    await run('channelReady', () => runChannelReady({ reps: o.readyReps }));
     await run('scale', () =>
       runScale(temporal!, { skus: o.skus, tableSkus: o.tableSkus, dryRunPageSize: o.dryRunPageSize, dryRunSkusPerRun: o.dryRunSkusPerRun, historySamples: o.historySamples }),
     );
@@ -276,6 +280,11 @@ function printTable(r: Record<string, any>): void {
   }
   if (h?.heroOnlyProductWorkflow) rows.push({ benchmark: 'scale', figure: 'events per product workflow (hero only)', value: h.heroOnlyProductWorkflow.events });
   if (r.provenance) rows.push({ benchmark: 'provenance', figure: 'renderVariants CPU-s, 2048 px, default set: marked (XMP + sRGB)', value: r.provenance.renderCpuSeconds.marked, baseline: `unmarked ${r.provenance.renderCpuSeconds.plain}`, ratio: r.provenance.ratioMarkedToPlain });
+  if (r.channelReady) {
+    const c = r.channelReady;
+    for (const s of c.slots) rows.push({ benchmark: 'channelReady', figure: `${s.slot}: materialize + marking + ${s.channels.length} channels${s.ocr ? ' + OCR' : ''} (CPU-s/output)`, value: s.cpuSecondsOn, baseline: `off ${s.cpuSecondsOff}`, ratio: s.ratio, target: `<= ${c.target}` });
+    rows.push({ benchmark: 'channelReady', figure: `mean over the default slots (${c.reps} reps)${c.withinTarget ? '' : ' [MISSED]'}`, value: c.meanRatio, baseline: `pooled ${c.pooledRatio}`, ratio: c.meanRatio, target: `<= ${c.target}` });
+  }
   if (r.memory) rows.push({ benchmark: 'scale', figure: `worker peak RSS during the ${t?.n ?? ''}-SKU refresh (MB)`, value: r.memory.workerPeakRssMb });
   if (r.import) rows.push({ benchmark: 'scale', figure: `import ${r.import.products} products from CSV (s)`, value: r.import.seconds, baseline: r.import.importer.startsWith('FALLBACK') ? 'FALLBACK: upsertProducts' : 'importFile' });
   if (r.tables) rows.push({ benchmark: 'scale', figure: 'Postgres bytes per 1,000 SKUs with assets', value: r.tables.bytesPer1000Skus });
