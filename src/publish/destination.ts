@@ -44,6 +44,12 @@ export interface PublishItem {
    * same bytes twice where the destination still holds them.
    */
   republish?: boolean;
+  /**
+   * Which send of this publication this is (1 the first; a republish after a rollback is 2, 3...).
+   * Stable across retries of one send: events derive their id from the key and this number, so a
+   * receiver de-duplicating by event id drops a retried delivery but not a rollback's notice.
+   */
+  send?: number;
 }
 
 /** What the destination said, kept in the publications ledger and shown to operators. */

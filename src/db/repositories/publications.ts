@@ -29,6 +29,8 @@ export interface OpenedPublication {
   action: PublicationAction;
   status: PublicationStatus;
   attempts: number;
+  /** How many times this row was published before (a republish is send number `sends + 1`). */
+  sends: number;
 }
 
 const destinationLock = (k: Pick<PublicationKey, 'catalogId' | 'sku' | 'slot' | 'destination'>) =>
@@ -86,7 +88,7 @@ export async function openPublication(
         })
         .returning(['id'])
         .executeTakeFirstOrThrow();
-      return { id: row.id, action: 'send', status: 'pending', attempts: 0 };
+      return { id: row.id, action: 'send', status: 'pending', attempts: 0, sends: 0 };
     }
     const reopen = async (): Promise<void> => {
       await trx
@@ -96,15 +98,15 @@ export async function openPublication(
         .execute();
     };
     if (existing.status === 'published') {
-      if ((await shownVersion(trx, k)) === k.version) return { id: existing.id, action: 'done', status: 'published', attempts: existing.attempts };
+      if ((await shownVersion(trx, k)) === k.version) return { id: existing.id, action: 'done', status: 'published', attempts: existing.attempts, sends: existing.sends };
       await reopen();
-      return { id: existing.id, action: 'republish', status: 'pending', attempts: existing.attempts };
+      return { id: existing.id, action: 'republish', status: 'pending', attempts: existing.attempts, sends: existing.sends };
     }
     if (existing.status !== 'pending') {
-      if (k.retryFailed === false) return { id: existing.id, action: 'done', status: existing.status, attempts: existing.attempts };
+      if (k.retryFailed === false) return { id: existing.id, action: 'done', status: existing.status, attempts: existing.attempts, sends: existing.sends };
       await reopen();
     }
-    return { id: existing.id, action: existing.sends > 0 ? 'republish' : 'send', status: 'pending', attempts: existing.attempts };
+    return { id: existing.id, action: existing.sends > 0 ? 'republish' : 'send', status: 'pending', attempts: existing.attempts, sends: existing.sends };
   });
 }
 

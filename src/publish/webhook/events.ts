@@ -20,7 +20,8 @@ export function outboundEventId(type: OutboundEvent['type'], subject: string): s
 /** The `asset.published` event for one published asset version (files: what the receiver may fetch or check). */
 export function assetPublishedEvent(item: PublishItem, occurredAt: Date): OutboundEvent {
   return {
-    id: outboundEventId('asset.published', item.publicationKey),
+    // The first send keeps the key's id; a later send (a rollback's republish) is a new event.
+    id: outboundEventId('asset.published', item.send && item.send > 1 ? `${item.publicationKey}\nsend ${item.send}` : item.publicationKey),
     type: 'asset.published',
     occurredAt: occurredAt.toISOString(),
     data: {
@@ -31,6 +32,7 @@ export function assetPublishedEvent(item: PublishItem, occurredAt: Date): Outbou
       version: item.version,
       altText: item.altText,
       ...(item.locale !== undefined ? { locale: item.locale } : {}),
+      ...(item.republish ? { republish: true } : {}),
       files: item.files.map((f) => ({
         variant: f.variant,
         format: f.format,

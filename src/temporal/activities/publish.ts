@@ -162,6 +162,7 @@ export function createPublishActivities(deps: ActivityDeps) {
             files: [file],
             publicationKey: publicationKey({ ...input, slot: asset.slot, version: asset.version, destination: dest.settings.name }),
             ...(opened.action === 'republish' ? { republish: true } : {}),
+            send: opened.sends + 1,
           };
           if (gate) {
             const verdict = deps.channelGate ? await deps.channelGate(item, gate) : { pass: false as const, reason: `publishGate is on but this worker has no channel gate for profile "${gate}"` };
