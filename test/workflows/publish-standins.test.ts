@@ -13,22 +13,16 @@ import { deliveryRecorder, listDeliveries } from '../../src/db/repositories/deli
 import { upsertProducts } from '../../src/db/repositories/products';
 import { startLocalDestinations, type LocalDestinations } from '../../src/local/destinations';
 import type { DestinationContext } from '../../src/publish/destination';
-import type { PlanInput } from '../../src/shared/plan';
 import { PUBLISH_MAX_ATTEMPTS } from '../../src/shared/publish';
 import { publishRunResult } from '../../src/temporal/client/publish';
 import { refreshResult, startRefresh } from '../../src/temporal/client/refresh';
 import type { ProductWorkflowResult } from '../../src/temporal/workflows';
 import { bareEnv, runCli } from '../helpers/cli';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { TWO_SLOT_PLAN } from '../publish/plans';
 
 const CATALOG = 'e2e';
-const PLAN: PlanInput = {
-  version: 1,
-  slots: [
-    { name: 'hero', kind: 'generate', promptTemplate: 'Studio photograph of {{brand}} {{name}} on white.', imageSize: 'square_hd' },
-    { name: 'side', kind: 'generate', promptTemplate: 'Side view of {{brand}} {{name}}.', imageSize: 'square_hd', altTemplate: '{{name}} seen from the side' },
-  ],
-};
+const PLAN = TWO_SLOT_PLAN;
 const SKUS = ['E-1', 'E-2', 'E-3', 'E-4'];
 /** SKUs added later for the fault rounds; F-4 is not in the shop (a permanent failure there). */
 const FAULT_SKUS = ['F-1', 'F-2', 'F-3', 'F-4', 'F-5'];

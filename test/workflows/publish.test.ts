@@ -12,7 +12,6 @@ import { destinationSummary } from '../../src/db/repositories/publications';
 import { loadResultsData } from '../../src/db/repositories/results';
 import { renderResultsPage } from '../../src/results/render';
 import { PublishError } from '../../src/publish/destination';
-import type { PlanInput } from '../../src/shared/plan';
 import { SA } from '../../src/shared/searchAttributes';
 import { publishRunResult, startPublishRuns } from '../../src/temporal/client/publish';
 import { refreshResult, startRefresh } from '../../src/temporal/client/refresh';
@@ -20,16 +19,11 @@ import { productStatusQuery, type ProductWorkflowResult } from '../../src/tempor
 import { publishPlan } from '../../src/cli/commands/publish.run';
 import { runCli } from '../helpers/cli';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { TWO_SLOT_PLAN } from '../publish/plans';
 import { fakeEventKind, fakeKind, newRecord, type FakeRecord } from '../publish/fakeKind';
 
 const CATALOG = 'pub';
-const PLAN: PlanInput = {
-  version: 1,
-  slots: [
-    { name: 'hero', kind: 'generate', promptTemplate: 'Studio photograph of {{brand}} {{name}} on white.', imageSize: 'square_hd' },
-    { name: 'side', kind: 'generate', promptTemplate: 'Side view of {{brand}} {{name}}.', imageSize: 'square_hd', altTemplate: '{{name}} seen from the side' },
-  ],
-};
+const PLAN = TWO_SLOT_PLAN;
 const DESTINATIONS = [
   { name: 'shop', kind: 'fake', shop: 'eu', slots: { side: 'tiny-jpeg' } },
   { name: 'events', kind: 'fake-events', url: 'http://127.0.0.1:9/hook' },
