@@ -39,6 +39,10 @@ describe('simulator: request faults', () => {
     expect(when - Date.now()).toBeGreaterThan(3_000);
     expect(when - Date.now()).toBeLessThanOrEqual(5_000);
     expect(sim.ledger()).toMatchObject({ jobs: 1, rejectedSubmissions: 2 });
+    expect(sim.ledger().rejections.map((r) => [r.status, r.code])).toEqual([
+      [429, 'rateLimit'],
+      [429, 'rateLimit'],
+    ]);
   });
 
   it('serverError: the configured 5xx with internal_error on submit and on job GET', async () => {
@@ -55,7 +59,7 @@ describe('simulator: request faults', () => {
   it('dropBeforeAccept: the connection dies and no job exists', async () => {
     const sim = await startSim({ faults: { dropBeforeAccept: 1 } });
     await expectDropped(client(sim).submit('generate', { prompt: 'a bowl' }, { key: 'k1' }));
-    expect(sim.ledger()).toMatchObject({ jobs: 0, submissions: 0, rejectedSubmissions: 1 });
+    expect(sim.ledger()).toMatchObject({ jobs: 0, submissions: 0, rejectedSubmissions: 1, rejections: [{ idempotencyKey: 'k1', status: 0, code: 'dropBeforeAccept' }] });
   });
 
   it('dropAfterAccept: the job exists and bills although the client got no answer; a retry with the key replays it', async () => {

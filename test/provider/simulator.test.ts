@@ -179,10 +179,10 @@ describe('simulator: jobs', () => {
 
   it('rejects a prompt with a blocked term with 422 content_rejected on prompt', async () => {
     sim = await start({ blockedTerms: ['forbidden-word'] });
-    const { res, json } = await client(sim).submit('generate', { prompt: 'a FORBIDDEN-WORD poster' });
+    const { res, json } = await client(sim).submit('generate', { prompt: 'a FORBIDDEN-WORD poster' }, { key: 'blocked-1' });
     expect(res.status).toBe(422);
     expect(json.error).toMatchObject({ code: 'content_rejected', field: 'prompt' });
-    expect(sim.ledger()).toMatchObject({ jobs: 0, rejectedSubmissions: 1 });
+    expect(sim.ledger()).toMatchObject({ jobs: 0, rejectedSubmissions: 1, rejections: [{ idempotencyKey: 'blocked-1', status: 422, code: 'content_rejected' }] });
   });
 
   it('exposes the ledger, health and reset over HTTP', async () => {

@@ -338,14 +338,11 @@ describe('loadResultsData', () => {
     const small = counting(database.db);
     await loadResultsData(small.db, 'big', { limit: 5 });
     const large = counting(database.db);
-    const t0 = performance.now();
     const page = await loadResultsData(large.db, 'big', { limit: 1000 });
-    const ms = performance.now() - t0;
     expect(page!.rows).toHaveLength(450);
     expect(large.counter.queries).toBe(small.counter.queries);
     expect(large.counter.queries).toBeLessThanOrEqual(11); // the 11th: the newest label reading per slot
     const html = renderResultsPage(page!);
     expect(html.match(/<tr data-sku=/g)).toHaveLength(450);
-    expect(ms).toBeLessThan(5_000);
   });
 });

@@ -88,20 +88,27 @@ export class SimulatorEngine {
   }
 
   /** A submit that never reached the handler's logic (auth, malformed body) still counts as rejected. */
-  rejectedEarly(): void {
-    this.ledgerBook.rejected();
+  rejectedEarly(rejection: { idempotencyKey: string | null; status: number; code: string }): void {
+    this.ledgerBook.rejected(rejection);
   }
 
   submit(model: string, operation: string, rawBody: unknown, idempotencyHeader: string | undefined): SubmitOutcome {
-    const outcome = this.decideSubmit(model, operation, rawBody, idempotencyHeader);
-    if (outcome.kind !== 'accepted') this.ledgerBook.rejected();
-    return outcome;
+    return this.booked(this.decideSubmit(model, operation, rawBody, idempotencyHeader), idempotencyHeader);
   }
 
   /** A submit on the unified task route: the model is in the body, the fields are snake_case. */
   submitTask(rawBody: unknown, idempotencyHeader: string | undefined): SubmitOutcome {
-    const outcome = this.decideTaskSubmit(rawBody, idempotencyHeader);
-    if (outcome.kind !== 'accepted') this.ledgerBook.rejected();
+    return this.booked(this.decideTaskSubmit(rawBody, idempotencyHeader), idempotencyHeader);
+  }
+
+  /** Books a refused submit under its key with the answer it gets; an accepted one is booked as its job. */
+  private booked(outcome: SubmitOutcome, idempotencyHeader: string | undefined): SubmitOutcome {
+    const key = idempotencyHeader ?? null;
+    if (outcome.kind === 'error') this.ledgerBook.rejected({ idempotencyKey: key, status: outcome.error.status, code: outcome.error.code });
+    else if (outcome.kind === 'fault') {
+      const f = outcome.fault;
+      this.ledgerBook.rejected({ idempotencyKey: key, status: f.kind === 'rateLimit' ? 429 : f.kind === 'serverError' ? f.status : 0, code: f.kind });
+    }
     return outcome;
   }
 

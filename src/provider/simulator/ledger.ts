@@ -16,8 +16,19 @@ export interface LedgerEntry {
   bodyHash: string;
 }
 
-/** `ledgerSchema` plus the additive per-job `entries` (the most recent 10,000 jobs). */
-export type SimulatorLedger = Ledger & { entries: LedgerEntry[]; creditUsd?: number; remainingCreditUsd?: number };
+/** A submit the simulator refused (nothing billed): its key, and the answer it got. */
+export interface Rejection {
+  idempotencyKey: string | null;
+  status: number;
+  /** The error code of the answer, or the fault's kind (`rateLimit`, `serverError`, `dropBeforeAccept`). */
+  code: string;
+}
+
+/**
+ * `ledgerSchema` plus the additive per-job `entries` and per-submit `rejections` (the most recent
+ * 10,000 of each): what a test checks a client against, key by key, independently of the client's books.
+ */
+export type SimulatorLedger = Ledger & { entries: LedgerEntry[]; rejections: Rejection[]; creditUsd?: number; remainingCreditUsd?: number };
 
 export class LedgerBook {
   private submissions = 0;
@@ -29,6 +40,7 @@ export class LedgerBook {
   private rejectedSubmissions = 0;
   private replays = 0;
   private readonly entries = new Map<string, LedgerEntry>();
+  private readonly rejections: Rejection[] = [];
   private readonly billedKeys = new Set<string>();
   private readonly billedNoKeyBodies = new Set<string>();
   private readonly billedBodies = new Set<string>();
@@ -38,8 +50,10 @@ export class LedgerBook {
 
   constructor(private readonly creditCents: number | undefined) {}
 
-  rejected(): void {
+  rejected(rejection: Rejection): void {
     this.rejectedSubmissions++;
+    this.rejections.push(rejection);
+    if (this.rejections.length > MAX_ENTRIES) this.rejections.shift();
   }
 
   replayed(): void {
@@ -102,6 +116,7 @@ export class LedgerBook {
       // Every job answer reports amount_usd from the same billed images, so the two agree to the cent.
       reportedAmountUsd: centsToUsd(this.billedCents),
       entries: [...this.entries.values()].map((e) => ({ ...e })),
+      rejections: this.rejections.map((r) => ({ ...r })),
     };
     if (this.creditCents !== undefined) {
       ledger.creditUsd = centsToUsd(this.creditCents);

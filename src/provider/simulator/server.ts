@@ -41,7 +41,9 @@ export function buildServer(engine: SimulatorEngine): FastifyInstance {
     const presented = request.headers.authorization;
     // Compared as digests in constant time; the presented value is never echoed or logged.
     if (typeof presented !== 'string' || !timingSafeEqual(digest(presented), expected)) {
-      if (request.method === 'POST' && (request.url.startsWith('/v1/image/') || request.url.startsWith('/v1/images/'))) engine.rejectedEarly();
+      if (request.method === 'POST' && (request.url.startsWith('/v1/image/') || request.url.startsWith('/v1/images/'))) {
+        engine.rejectedEarly({ idempotencyKey: headerKey(request) ?? null, status: 401, code: 'unauthorized' });
+      }
       void reply.header('WWW-Authenticate', 'Bearer realm="imarouter-simulator"');
       return sendError(reply, { status: 401, code: 'unauthorized', message: 'missing or invalid bearer token' });
     }
@@ -80,8 +82,10 @@ export function buildServer(engine: SimulatorEngine): FastifyInstance {
   }
 
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, request, reply) => {
-    if (SUBMIT_ROUTES.has(request.routeOptions.url ?? '')) engine.rejectedEarly();
     const status = err.statusCode ?? 500;
+    if (SUBMIT_ROUTES.has(request.routeOptions.url ?? '')) {
+      engine.rejectedEarly({ idempotencyKey: headerKey(request) ?? null, status: status >= 400 && status < 500 ? 400 : 500, code: status >= 400 && status < 500 ? 'invalid_request' : 'internal_error' });
+    }
     if (status >= 400 && status < 500) {
       const message =
         err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
@@ -96,15 +100,11 @@ export function buildServer(engine: SimulatorEngine): FastifyInstance {
   });
 
   app.post<{ Params: { model: string; operation: string } }>(SUBMIT_ROUTE, async (request, reply) => {
-    const header = request.headers['idempotency-key'];
-    const key = Array.isArray(header) ? header.join(',') : header;
-    return sendSubmitted(request, reply, engine.submit(request.params.model, request.params.operation, request.body, key), 'seed');
+    return sendSubmitted(request, reply, engine.submit(request.params.model, request.params.operation, request.body, headerKey(request)), 'seed');
   });
 
   app.post(TASK_SUBMIT_ROUTE, async (request, reply) => {
-    const header = request.headers['idempotency-key'];
-    const key = Array.isArray(header) ? header.join(',') : header;
-    return sendSubmitted(request, reply, engine.submitTask(request.body, key), 'tasks');
+    return sendSubmitted(request, reply, engine.submitTask(request.body, headerKey(request)), 'tasks');
   });
 
   for (const [route, family] of [
@@ -185,4 +185,10 @@ function drop(request: FastifyRequest, reply: FastifyReply): FastifyReply {
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
+}
+
+/** The Idempotency-Key header as sent (repeated headers joined, as the submit checks them). */
+function headerKey(request: FastifyRequest): string | undefined {
+  const header = request.headers['idempotency-key'];
+  return Array.isArray(header) ? header.join(',') : header;
 }
